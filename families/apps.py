@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FamiliesConfig(AppConfig):
+    name = "families"
+    verbose_name = "Families, students, phone numbers and consent"

@@ -1,0 +1,148 @@
+"""The selection: which families, students or staff a broadcast goes to.
+
+One well-defined object, kept in the staff member's session while they page and filter and
+sent as JSON to the API: a kind, explicit ids, optionally "everything matching this filter"
+(the filter's query string, frozen when it was chosen), minus explicit exclusions.
+
+    members = (matching(filter) ∪ ids) − excluded
+
+The SMS and voice broadcasts turn ``selection_queryset`` into recipients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+
+from families.filters import FamilyFilter, StaffFilter, StudentFilter
+from families.models import Family, Student
+from smsvoice.models import Organization, StaffMember
+
+KINDS: dict[str, tuple[type, type]] = {
+    "families": (Family, FamilyFilter),
+    "students": (Student, StudentFilter),
+    "staff": (StaffMember, StaffFilter),
+}
+# Paging and sorting never change who matches.
+_NOT_FILTERS = {"page", "sort"}
+
+
+class SelectionError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Selection:
+    kind: str
+    ids: frozenset[int] = field(default_factory=frozenset)
+    filter_query: str | None = None
+    excluded: frozenset[int] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise SelectionError(f"Unknown selection kind {self.kind!r}: use {', '.join(KINDS)}.")
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.ids and self.filter_query is None
+
+    def with_ids(self, ids: set[int], *, selected: bool) -> Selection:
+        if selected:
+            return replace(self, ids=self.ids | ids, excluded=self.excluded - ids)
+        excluded = self.excluded | ids if self.filter_query is not None else self.excluded
+        return replace(self, ids=self.ids - ids, excluded=excluded)
+
+    def with_filter(self, query: QueryDict | dict[str, Any]) -> Selection:
+        return replace(
+            self, filter_query=filter_query_string(query), ids=frozenset(), excluded=frozenset()
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "ids": sorted(self.ids),
+            "filter": dict(QueryDict(self.filter_query).lists())
+            if self.filter_query is not None
+            else None,
+            "exclude": sorted(self.excluded),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Selection:
+        """Build from the API or session form; raise SelectionError with a readable message."""
+        if not isinstance(data, dict):
+            raise SelectionError("The selection must be an object.")
+        raw_filter = data.get("filter")
+        if raw_filter is not None and not isinstance(raw_filter, dict):
+            raise SelectionError("The selection's filter must be an object of filter values.")
+        return cls(
+            kind=str(data.get("kind", "")),
+            ids=frozenset(_int_list(data.get("ids", []), "ids")),
+            filter_query=filter_query_string(raw_filter) if raw_filter is not None else None,
+            excluded=frozenset(_int_list(data.get("exclude", []), "exclude")),
+        )
+
+
+def filter_query_string(query: QueryDict | dict[str, Any]) -> str:
+    qd = QueryDict(mutable=True)
+    items = query.lists() if isinstance(query, QueryDict) else query.items()
+    for key, values in sorted(items):
+        if key in _NOT_FILTERS:
+            continue
+        values = values if isinstance(values, list | tuple) else [values]
+        kept = [str(v) for v in values if str(v) != ""]
+        if kept:
+            qd.setlist(key, kept)
+    return qd.urlencode()
+
+
+def _int_list(values: Any, name: str) -> list[int]:
+    if not isinstance(values, list | tuple):
+        raise SelectionError(f"The selection's {name} must be a list of ids.")
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise SelectionError(f"The selection's {name} must be whole-number ids.") from None
+
+
+def kind_queryset(*, organization: Organization, kind: str) -> QuerySet:
+    model, _ = KINDS[kind]
+    return model.objects.for_org(organization)
+
+
+def kind_filterset(*, organization: Organization, kind: str, data: QueryDict | None):
+    _, filterset_class = KINDS[kind]
+    return filterset_class(
+        data,
+        queryset=kind_queryset(organization=organization, kind=kind),
+        organization=organization,
+    )
+
+
+def selection_queryset(*, organization: Organization, selection: Selection) -> QuerySet:
+    """The selected rows of ``organization``: ids of another organization simply match nothing."""
+    base = kind_queryset(organization=organization, kind=selection.kind)
+    if selection.is_empty:
+        return base.none()
+    members = Q(pk__in=list(selection.ids)) if selection.ids else Q(pk__in=[])
+    if selection.filter_query is not None:
+        matching = kind_filterset(
+            organization=organization,
+            kind=selection.kind,
+            data=QueryDict(selection.filter_query),
+        )
+        if not matching.is_valid():
+            problems = matching.errors.as_text()
+            raise SelectionError(f"The selection's filter is not valid: {problems}")
+        members |= Q(pk__in=matching.qs.order_by().values("pk"))
+    queryset = base.filter(members)
+    if selection.excluded:
+        queryset = queryset.exclude(pk__in=list(selection.excluded))
+    return queryset
+
+
+def selection_count(*, organization: Organization, selection: Selection) -> int:
+    return selection_queryset(organization=organization, selection=selection).count()

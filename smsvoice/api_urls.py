@@ -1,0 +1,7 @@
+"""The JSON API, /api/v1/: each app adds its routes here."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("families.api_urls")),
+]
