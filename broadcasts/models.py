@@ -1,0 +1,271 @@
+"""Broadcasts, their recipients, the audit log, the sending number and the outbox.
+
+Recipient states::
+
+    pending ──claim──▶ sending ──accepted──▶ sent ──callback──▶ delivered
+       │   ◀─retryable─┘  │                     └──callback──▶ undelivered | failed (refund)
+       │                  └──permanent / retries exhausted──▶ failed (refund)
+       └──STOP before it went out / broadcast cancelled──▶ skipped (refund)
+
+Numbers left out when the broadcast was created are stored as ``excluded`` with the reason,
+cost nothing and are never sent. Every move goes through ``Recipient.move`` (conditional
+update), so two workers never both win the same transition.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from families.models import AppendOnlyQuerySet, Family, Student
+from smsvoice.models import Organization, OrgQuerySet, StaffMember
+
+
+def default_messages_per_second() -> int:
+    return settings.SMS_DEFAULT_MPS
+
+
+class SendingNumber(models.Model):
+    """The organization's phone number that texts and calls go out from (and replies come to)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASED = "released", "Released"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    e164 = models.CharField(max_length=16)
+    provider_sid = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    messages_per_second = models.PositiveIntegerField(default=default_messages_per_second)
+    calls_per_second = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(status="active"), name="one_active_number"
+            ),
+            # Inbound texts find their organization by the number they were sent to.
+            models.UniqueConstraint(
+                fields=["e164"], condition=Q(status="active"), name="active_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class Broadcast(models.Model):
+    """One send to a selection. Status: queued → sending → done, or cancelled."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        VOICE = "voice", "Voice"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.SMS)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    selection_kind = models.CharField(max_length=10)
+    selection = models.JSONField(default=dict)
+    text = models.TextField(blank=True)
+    encoding = models.CharField(max_length=6, blank=True)
+    max_parts = models.PositiveSmallIntegerField(default=0)
+    sender = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL)
+    sender_label = models.CharField(max_length=150)
+    from_e164 = models.CharField(max_length=16)
+    recipient_count = models.PositiveIntegerField(default=0)
+    excluded_count = models.PositiveIntegerField(default=0)
+    credits_debited = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} broadcast {self.pk}"
+
+    @property
+    def debit_reference(self) -> str:
+        return f"broadcast-{self.pk}"
+
+
+class Recipient(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Undelivered"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        EXCLUDED = "excluded", "Left out"
+
+    class Reason(models.TextChoices):
+        NOT_OPTED_IN = "not_opted_in", "Not opted in to texts"
+        NOT_TEXT_CAPABLE = "not_text_capable", "Not a text-capable number"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed by text reply (STOP)"
+        NO_NUMBER = "no_number", "No phone number"
+        DUPLICATE = "duplicate", "Same number selected more than once"
+        CANCELLED = "cancelled", "Broadcast cancelled"
+
+    REFUNDABLE = (Status.FAILED, Status.UNDELIVERED, Status.SKIPPED)
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="recipients")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    e164 = models.CharField(max_length=16, blank=True)
+    family = models.ForeignKey(Family, null=True, blank=True, on_delete=models.SET_NULL)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL)
+    staff_member = models.ForeignKey(StaffMember, null=True, blank=True, on_delete=models.SET_NULL)
+    owner_label = models.CharField(max_length=200)
+    text = models.TextField(blank=True)
+    parts = models.PositiveSmallIntegerField(default=0)
+    credits = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    # NULL until the provider accepts it, so the unique constraint ignores unsent rows.
+    provider_sid = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["broadcast", "status"]),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="recipient_pending",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["claimed_at"], name="recipient_sending", condition=Q(status="sending")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_sid"],
+                condition=Q(provider_sid__isnull=False),
+                name="recipient_provider_sid_unique",
+            ),
+            # The same number is messaged once per broadcast, whoever it belongs to.
+            models.UniqueConstraint(
+                fields=["broadcast", "e164"],
+                condition=~Q(status="excluded"),
+                name="recipient_number_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.e164 or self.owner_label} ({self.status})"
+
+    @property
+    def refund_reference(self) -> str:
+        return f"recipient-{self.pk}"
+
+
+class AuditLogEntry(models.Model):
+    """One row per message the carrier accepted: who sent what to whom, when, and its cost."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.PROTECT, related_name="audit")
+    recipient = models.OneToOneField(Recipient, on_delete=models.PROTECT, related_name="audit")
+    channel = models.CharField(max_length=5, choices=Broadcast.Channel.choices)
+    sender = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL)
+    sender_label = models.CharField(max_length=150)
+    e164 = models.CharField(max_length=16)
+    family = models.ForeignKey(Family, null=True, blank=True, on_delete=models.SET_NULL)
+    student = models.ForeignKey(Student, null=True, blank=True, on_delete=models.SET_NULL)
+    staff_member = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    owner_label = models.CharField(max_length=200)
+    text = models.TextField()
+    parts = models.PositiveSmallIntegerField()
+    credits = models.PositiveIntegerField()
+    provider_sid = models.CharField(max_length=64)
+    sent_at = models.DateTimeField()
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name_plural = "audit log entries"
+        indexes = [
+            models.Index(fields=["organization", "-sent_at"]),
+            models.Index(fields=["organization", "family", "-sent_at"]),
+            models.Index(fields=["organization", "sender", "-sent_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.e164} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("Audit log entries are append-only")
+        super().save(*args, **kwargs)
+
+
+class InboundMessage(models.Model):
+    """Every text a phone sent to a sending number: keywords and the rest (which get no reply)."""
+
+    organization = models.ForeignKey(Organization, null=True, on_delete=models.CASCADE)
+    from_e164 = models.CharField(max_length=16)
+    to_e164 = models.CharField(max_length=16)
+    body = models.TextField(blank=True)
+    keyword = models.CharField(max_length=10, blank=True)
+    provider_sid = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["organization", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_e164}: {self.body[:30]}"
+
+
+class OutboxMessage(models.Model):
+    """The embedded default's provider: texts and calls recorded instead of sent."""
+
+    class Kind(models.TextChoices):
+        SMS = "sms", "Text"
+        CALL = "call", "Call"
+
+    kind = models.CharField(max_length=4, choices=Kind.choices, default=Kind.SMS)
+    sid = models.CharField(max_length=64, unique=True)
+    from_e164 = models.CharField(max_length=16)
+    to_e164 = models.CharField(max_length=16)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=400, blank=True)
+    status_callback = models.CharField(max_length=400, blank=True)
+    status = models.CharField(max_length=12, default="sent")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.to_e164}"

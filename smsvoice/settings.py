@@ -180,6 +180,13 @@ SMS_BACKEND = env_choice(
 if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
     raise ImproperlyConfigured("SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
 
+# Sending: how many messages a sending number may send per second (Twilio's limit for the
+# number type), requests in flight per worker process, and tries before a message fails.
+SMS_DEFAULT_MPS = env_int("SMS_DEFAULT_MPS", 100, minimum=1)
+SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 64, minimum=1)
+SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 250, minimum=1)
+SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
+
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
