@@ -48,6 +48,22 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
     return value
 
 
+def env_database(name: str, default: str) -> dict:
+    """A database URL; an unknown scheme or a malformed URL stops the start naming the variable
+    (django-environ alone would pass the scheme on as a backend name and fail far from here)."""
+    raw = env.str(name, default=default).strip()
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in environ.Env.DB_SCHEMES:
+        raise ImproperlyConfigured(
+            f"{name} has no known database scheme ({scheme or 'none'!r}): use "
+            "postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3"
+        )
+    try:
+        return environ.Env.db_url_config(raw)
+    except (ValueError, ImproperlyConfigured) as error:
+        raise ImproperlyConfigured(f"{name} is not a usable database URL: {error}") from None
+
+
 DEBUG = env_bool("DEBUG", True)
 
 _DEMO_SECRET = "demo-only-secret-key-never-use-in-production-0123456789-abcdefghij"
@@ -113,7 +129,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The demo's web server and in-process tasks write from several threads.
@@ -230,3 +246,7 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading binds the whole domain and its subdomains to HTTPS for months and is slow
+        # to undo, so it is the operator's explicit choice; leaving it off is not a warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
