@@ -211,6 +211,18 @@ PAYMENTS_BACKEND = env_choice(
     "PAYMENTS_BACKEND", "stripe" if STRIPE_SECRET_KEY else "outbox", {"stripe", "outbox"}
 )
 
+# --- Credits: whole US cents per credit by organization country (never floats). ---
+CREDIT_PRICE_CENTS = {
+    "US": env_int("CREDIT_PRICE_CENTS_US", 3, minimum=1),
+    "CA": env_int("CREDIT_PRICE_CENTS_CA", 3, minimum=1),
+    "AU": env_int("CREDIT_PRICE_CENTS_AU", 8, minimum=1),
+}
+AU_MONTHLY_FEE_CENTS = env_int("AU_MONTHLY_FEE_CENTS", 1000, minimum=0)
+CREDIT_PACKS = (500, 1000, 2500, 5000, 10000)
+CREDIT_CUSTOM_MIN = 100
+CREDIT_CUSTOM_MAX = 100_000
+AUTO_RECHARGE_MAX_FAILURES = 3
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
