@@ -190,6 +190,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
+# Seconds a Twilio request may take before it counts as failed (retryable), and the size of the
+# gateway's HTTP connection pool: at least as many as the threads sending at once.
+TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 15, minimum=1)
+TWILIO_MAX_CONNECTIONS = env_int("TWILIO_MAX_CONNECTIONS", 200, minimum=1)
 SMS_BACKEND = env_choice(
     "SMS_BACKEND", "twilio" if TWILIO_ACCOUNT_SID else "outbox", {"twilio", "outbox"}
 )
