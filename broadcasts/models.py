@@ -269,3 +269,23 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to_e164}"
+
+
+class DeliveryReceipt(models.Model):
+    """Every delivery status callback the provider sent, kept as it came.
+
+    A callback can arrive before the worker has written the message's id on its recipient
+    (the provider is fast, the worker writes in batches); keeping the receipt lets the worker
+    apply it when it records the id, so no final status is lost.
+    """
+
+    provider_sid = models.CharField(max_length=64)
+    status = models.CharField(max_length=12)
+    error_code = models.CharField(max_length=20, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider_sid"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider_sid}: {self.status}"

@@ -1,2 +1,22 @@
+from django.urls import path
+
+from broadcasts import views, webhooks
+
 app_name = "broadcasts"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.broadcast_list, name="list"),
+    path("<int:pk>/", views.broadcast_detail, name="detail"),
+    path("<int:pk>/progress/", views.broadcast_progress_fragment, name="progress"),
+    path("<int:pk>/cancel/", views.broadcast_cancel, name="cancel"),
+    path("compose/sms/<str:kind>/", views.compose, name="compose"),
+    path("compose/sms/<str:kind>/preview/", views.compose_preview, name="compose_preview"),
+    path("audit/", views.audit_log, name="audit"),
+    path("audit/export.csv", views.audit_log_csv, name="audit_csv"),
+    path("outbox/", views.outbox, name="outbox"),
+    path("outbox/reply/", views.outbox_reply, name="outbox_reply"),
+    path("outbox/deliver/", views.outbox_deliver, name="outbox_deliver"),
+    path("webhooks/twilio/status/", webhooks.twilio_status, name="twilio_status"),
+    path("webhooks/twilio/sms/", webhooks.twilio_sms_inbound, name="twilio_sms"),
+    path("webhooks/twilio/voice/", webhooks.twilio_voice_inbound, name="twilio_voice"),
+    path("number/", views.sending_number, name="sending_number"),
+]

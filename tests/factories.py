@@ -142,3 +142,13 @@ class FamilyPolicyFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     version = factory.Sequence(lambda n: n + 1)
     text = "We text about closures, schedule changes and events. Reply STOP to opt out."
+
+
+class SendingNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "broadcasts.SendingNumber"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    e164 = factory.Sequence(lambda n: f"+1415555{100 + n % 100:04d}")
+    provider_sid = factory.Sequence(lambda n: f"PN{n:032x}")
+    messages_per_second = 1000

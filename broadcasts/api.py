@@ -1,0 +1,119 @@
+"""The broadcasts API: the compose window's preview as JSON, sending, and progress."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from broadcasts import services
+from broadcasts.models import Broadcast
+from broadcasts.selectors import broadcast_progress
+from families.selection import Selection, SelectionError
+
+
+class SelectionField(serializers.JSONField):
+    def to_internal_value(self, data):
+        try:
+            return Selection.from_dict(data)
+        except SelectionError as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+class ComposeSerializer(serializers.Serializer):
+    selection = SelectionField(
+        help_text='{"kind": "families", "ids": [1, 2], "filter": {"program": "3"}, "exclude": [5]}'
+    )
+    text = serializers.CharField(allow_blank=True, max_length=5000, trim_whitespace=False)
+
+
+class BroadcastSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "channel",
+            "status",
+            "text",
+            "encoding",
+            "max_parts",
+            "sender_label",
+            "from_e164",
+            "recipient_count",
+            "excluded_count",
+            "credits_debited",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "progress",
+        ]
+
+    def get_progress(self, broadcast: Broadcast) -> dict:
+        return broadcast_progress(broadcast=broadcast)
+
+
+@extend_schema(
+    request=ComposeSerializer,
+    responses={
+        200: OpenApiResponse(
+            description="Messages, left-out counts by reason, parts and encoding, credits "
+            "needed and available, problems that would refuse the send."
+        )
+    },
+)
+@api_view(["POST"])
+def broadcast_preview(request: Request) -> Response:
+    data = _valid(request)
+    preview = services.broadcast_preview(
+        organization=request._request.organization,
+        selection=data["selection"],
+        text=data["text"],
+    )
+    return Response(preview.as_dict())
+
+
+def _valid(request: Request) -> dict:
+    serializer = ComposeSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class BroadcastListCreate(ListAPIView):
+    """GET: this organization's broadcasts, newest first. POST: send an SMS broadcast."""
+
+    serializer_class = BroadcastSerializer
+
+    def get_queryset(self):
+        return Broadcast.objects.for_org(self.request._request.organization)
+
+    @extend_schema(
+        request=ComposeSerializer,
+        responses={
+            201: BroadcastSerializer,
+            400: OpenApiResponse(description="Refused, with the reason"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(request)
+        try:
+            broadcast = services.broadcast_create(
+                organization=request._request.organization,
+                sender=request._request.staff_member,
+                selection=data["selection"],
+                text=data["text"],
+            )
+        except services.BroadcastRefused as refused:
+            return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(BroadcastSerializer(broadcast).data, status=status.HTTP_201_CREATED)
+
+
+class BroadcastDetail(RetrieveAPIView):
+    serializer_class = BroadcastSerializer
+
+    def get_queryset(self):
+        return Broadcast.objects.for_org(self.request._request.organization)

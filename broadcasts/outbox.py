@@ -1,0 +1,81 @@
+"""The embedded default's provider: records texts and calls instead of sending them.
+
+It answers like Twilio (an SM… id, status "queued") so everything above it runs as in
+production; the Outbox page shows what was "sent" and lets you reply as the phone would.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from broadcasts.models import OutboxMessage, SendingNumber
+from broadcasts.twilio_gateway import SentMessage
+
+
+def sms_send(*, to: str, from_: str, body: str, status_callback: str | None = None) -> SentMessage:
+    sid = "SM" + secrets.token_hex(16)
+    OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.SMS,
+        sid=sid,
+        from_e164=from_,
+        to_e164=to,
+        body=body,
+        status_callback=status_callback or "",
+        status="sent",
+    )
+    return SentMessage(sid=sid, status="queued", num_segments=None)
+
+
+def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[dict]:
+    return [
+        {"sid": m.sid, "status": m.status, "body": m.body, "date_created": m.created_at}
+        for m in OutboxMessage.objects.filter(
+            kind=OutboxMessage.Kind.SMS, to_e164=to, from_e164=from_, created_at__gte=sent_after
+        )
+    ]
+
+
+def webhook_signature_valid(*, url: str, params, signature: str) -> bool:
+    # Nothing calls the outbox's webhooks from outside: its replies go straight to the service.
+    return False
+
+
+def numbers_search(*, country: str, area_code: str | None = None) -> list:
+    """Numbers 'for sale' in the demo: the fictional 555-01XX range of the area code."""
+    from broadcasts.twilio_gateway import AvailableNumber
+
+    area = area_code or "415"
+    taken = set(SendingNumber.objects.values_list("e164", flat=True))
+    found = []
+    for line in range(100, 200, 7):
+        e164 = f"+1{area}555{line:04d}"
+        if e164 not in taken:
+            found.append(
+                AvailableNumber(
+                    phone_number=e164,
+                    friendly_name=f"({area}) 555-{line:04d}",
+                    iso_country=country,
+                    locality=None,
+                    region=None,
+                    sms=True,
+                    voice=True,
+                )
+            )
+    return found[:10]
+
+
+def number_buy(*, phone_number: str, sms_url: str, voice_url: str, status_callback: str):
+    from broadcasts.twilio_gateway import IncomingNumber
+
+    return IncomingNumber(
+        sid="PN" + secrets.token_hex(16),
+        phone_number=phone_number,
+        sms_url=sms_url,
+        voice_url=voice_url,
+        status_callback=status_callback,
+    )
+
+
+def number_release(*, sid: str) -> None:
+    return None

@@ -1,0 +1,21 @@
+"""Which SMS provider this process talks to: Twilio, or the outbox of the embedded default.
+
+Both modules offer the same functions (sms_send, messages_list, ...) and raise the same
+ProviderError, so the services never know which one they have.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from django.conf import settings
+
+
+def sms_provider() -> ModuleType:
+    if settings.SMS_BACKEND == "outbox":
+        from broadcasts import outbox
+
+        return outbox
+    from broadcasts import twilio_gateway
+
+    return twilio_gateway

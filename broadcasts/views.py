@@ -1,0 +1,363 @@
+"""Staff pages for SMS broadcasts: compose, progress, the audit log, and the demo outbox."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+
+from broadcasts import segments, services
+from broadcasts.models import Broadcast, OutboxMessage, Recipient, SendingNumber
+from broadcasts.selectors import audit_entries, broadcast_progress, sending_number_active
+from families.selection import KINDS, selection_from_session, selection_to_session
+from smsvoice.models import StaffMember
+from smsvoice.tenancy import admin_required, staff_required
+
+NOUNS = {"families": "families", "students": "students", "staff": "staff members"}
+
+
+def _kind_or_404(kind: str) -> str:
+    if kind not in KINDS:
+        raise Http404("Unknown list")
+    return kind
+
+
+@staff_required
+def compose(request: HttpRequest, kind: str) -> HttpResponse:
+    """The SMS compose window: live counts and cost, a confirmation step, then send."""
+    kind = _kind_or_404(kind)
+    selection = selection_from_session(request.session, kind=kind)
+    text = request.POST.get("text", "")
+    action = request.POST.get("action", "")
+    if action == "plain":
+        text = segments.plain_equivalents(text)
+    if action == "send" and request.method == "POST":
+        try:
+            broadcast = services.broadcast_create(
+                organization=request.organization,
+                sender=request.staff_member,
+                selection=selection,
+                text=text,
+            )
+        except services.BroadcastRefused as refused:
+            messages.error(request, str(refused))
+        else:
+            selection_to_session(request.session, selection=type(selection)(kind=kind))
+            messages.success(request, f"Sending {broadcast.recipient_count:,} messages.")
+            return redirect("broadcasts:detail", pk=broadcast.pk)
+    preview = services.broadcast_preview(
+        organization=request.organization, selection=selection, text=text
+    )
+    return render(
+        request,
+        "broadcasts/compose.html",
+        {
+            "kind": kind,
+            "noun": NOUNS[kind],
+            "text": text,
+            "preview": preview,
+            "confirming": action == "confirm" and preview.can_send,
+            "back_url": request.GET.get("next") or f"/{kind}/",
+        },
+    )
+
+
+@staff_required
+@require_POST
+def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
+    """The compose window's live part (htmx): recounted as the message is typed."""
+    kind = _kind_or_404(kind)
+    selection = selection_from_session(request.session, kind=kind)
+    preview = services.broadcast_preview(
+        organization=request.organization,
+        selection=selection,
+        text=request.POST.get("text", ""),
+    )
+    return render(request, "broadcasts/_preview.html", {"preview": preview, "noun": NOUNS[kind]})
+
+
+@staff_required
+def broadcast_list(request: HttpRequest) -> HttpResponse:
+    broadcasts = Broadcast.objects.for_org(request.organization).select_related("sender")
+    page = Paginator(broadcasts, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "broadcasts/list.html",
+        {
+            "page": page,
+            "sms_outbox": settings.SMS_BACKEND == "outbox",
+        },
+    )
+
+
+def _broadcast_or_404(request: HttpRequest, pk: int) -> Broadcast:
+    return get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
+
+
+@staff_required
+def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, pk)
+    status = request.GET.get("status", "")
+    recipients = broadcast.recipients.order_by("id")
+    if status in Recipient.Status.values:
+        recipients = recipients.filter(status=status)
+    page = Paginator(recipients, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "broadcasts/detail.html",
+        {
+            "broadcast": broadcast,
+            "progress": broadcast_progress(broadcast=broadcast),
+            "page": page,
+            "status": status,
+            "statuses": Recipient.Status.choices,
+        },
+    )
+
+
+@staff_required
+def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, pk)
+    return render(
+        request,
+        "broadcasts/_progress.html",
+        {
+            "broadcast": broadcast,
+            "progress": broadcast_progress(broadcast=broadcast),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    broadcast = _broadcast_or_404(request, pk)
+    cancelled = services.broadcast_cancel(broadcast=broadcast)
+    messages.success(request, f"Cancelled; {cancelled:,} unsent messages were refunded.")
+    return redirect("broadcasts:detail", pk=broadcast.pk)
+
+
+# --- the audit log ---
+
+
+def _audit_filtered(request: HttpRequest):
+    entries = audit_entries(organization=request.organization)
+    query = request.GET
+    start, end = parse_date(query.get("from", "") or ""), parse_date(query.get("to", "") or "")
+    if start:
+        entries = entries.filter(sent_at__date__gte=start)
+    if end:
+        entries = entries.filter(sent_at__date__lte=end)
+    if query.get("family", "").strip():
+        entries = entries.filter(
+            Q(family__name__icontains=query["family"].strip())
+            | Q(owner_label__icontains=query["family"].strip())
+        )
+    if query.get("sender", "").isdigit():
+        entries = entries.filter(sender_id=int(query["sender"]))
+    if query.get("broadcast", "").isdigit():
+        entries = entries.filter(broadcast_id=int(query["broadcast"]))
+    return entries
+
+
+@staff_required
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = _audit_filtered(request)
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    senders = StaffMember.objects.for_org(request.organization).filter(user__isnull=False)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "broadcasts/audit.html",
+        {
+            "page": page,
+            "senders": senders,
+            "q": request.GET,
+            "query": query.urlencode(),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@staff_required
+def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    header = [
+        "sent_at",
+        "sender",
+        "number",
+        "recipient",
+        "family",
+        "broadcast",
+        "parts",
+        "credits",
+        "provider_id",
+        "text",
+    ]
+
+    def rows():
+        yield writer.writerow(header)
+        for entry in _audit_filtered(request).iterator(chunk_size=2000):
+            yield writer.writerow(
+                [
+                    entry.sent_at.isoformat(),
+                    entry.sender_label,
+                    entry.e164,
+                    entry.owner_label,
+                    entry.family.name if entry.family else "",
+                    entry.broadcast_id,
+                    entry.parts,
+                    entry.credits,
+                    entry.provider_sid,
+                    _csv_safe(entry.text),
+                ]
+            )
+
+    stamp = datetime.date.today().isoformat()
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    # A spreadsheet would run a cell starting with = + - @ as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --- the outbox of the embedded default ---
+
+
+def _outbox_numbers(request: HttpRequest) -> list[str]:
+    return list(SendingNumber.objects.for_org(request.organization).values_list("e164", flat=True))
+
+
+@staff_required
+def outbox(request: HttpRequest) -> HttpResponse:
+    """What the demo 'sent', and a way to reply as the phone would (STOP, START, HELP)."""
+    if settings.SMS_BACKEND != "outbox":
+        raise Http404("The outbox exists only when no SMS provider is configured.")
+    numbers = _outbox_numbers(request)
+    sent = OutboxMessage.objects.filter(from_e164__in=numbers)
+    page = Paginator(sent, 50).get_page(request.GET.get("page"))
+    replies = request.organization.inboundmessage_set.all()[:20]
+    return render(
+        request,
+        "broadcasts/outbox.html",
+        {
+            "page": page,
+            "replies": replies,
+            "reply_from": request.GET.get("from", ""),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def outbox_reply(request: HttpRequest) -> HttpResponse:
+    if settings.SMS_BACKEND != "outbox":
+        raise Http404("The outbox exists only when no SMS provider is configured.")
+    numbers = _outbox_numbers(request)
+    sender = request.POST.get("from", "").strip()
+    if not numbers:
+        messages.error(request, "There is no sending number to reply to yet.")
+        return redirect("broadcasts:outbox")
+    if not OutboxMessage.objects.filter(from_e164__in=numbers, to_e164=sender).exists():
+        return HttpResponseBadRequest("Reply from a number this organization has texted.")
+    reply = services.inbound_sms_handle(
+        to_e164=numbers[0], from_e164=sender, body=request.POST.get("body", "")
+    )
+    if reply:
+        OutboxMessage.objects.create(
+            sid=f"SMreply{OutboxMessage.objects.count() + 1:026d}",
+            from_e164=numbers[0],
+            to_e164=sender,
+            body=reply,
+            status="delivered",
+        )
+        messages.success(request, f"{sender} replied; the automatic answer was: {reply}")
+    else:
+        messages.info(
+            request, f"{sender} replied. It is logged; messaging is one-way, so no answer is sent."
+        )
+    return redirect("broadcasts:outbox")
+
+
+@staff_required
+@require_POST
+def outbox_deliver(request: HttpRequest) -> HttpResponse:
+    """Play the carrier: report every sent outbox message as delivered (or undelivered)."""
+    if settings.SMS_BACKEND != "outbox":
+        raise Http404("The outbox exists only when no SMS provider is configured.")
+    final = "undelivered" if request.POST.get("status") == "undelivered" else "delivered"
+    pending = OutboxMessage.objects.filter(
+        from_e164__in=_outbox_numbers(request), kind=OutboxMessage.Kind.SMS, status="sent"
+    )
+    if request.POST.get("sid"):
+        pending = pending.filter(sid=request.POST["sid"])
+    count = 0
+    for message in pending[:5000]:
+        services.delivery_status_record(
+            sid=message.sid, status=final, error_code="30003" if final == "undelivered" else ""
+        )
+        OutboxMessage.objects.filter(pk=message.pk).update(status=final)
+        count += 1
+    messages.success(request, f"{count:,} messages reported {final}.")
+    return redirect("broadcasts:outbox")
+
+
+# --- the sending number (Settings > SMS & Voice) ---
+
+
+@admin_required
+def sending_number(request: HttpRequest) -> HttpResponse:
+    """Search numbers by area code, buy one (or replace the current one), or release it."""
+    org = request.organization
+    found, area_code = [], request.GET.get("area_code", "").strip()
+    try:
+        if request.method == "POST" and request.POST.get("action") == "buy":
+            number = services.sending_number_buy(
+                organization=org, phone_number=request.POST.get("phone_number", "")
+            )
+            messages.success(request, f"{number.e164} is now your sending number.")
+            return redirect("broadcasts:sending_number")
+        if request.method == "POST" and request.POST.get("action") == "release":
+            released = services.sending_number_release(organization=org)
+            if released:
+                messages.success(request, f"{released.e164} was released.")
+            return redirect("broadcasts:sending_number")
+        if "area_code" in request.GET:
+            found = services.sending_numbers_search(organization=org, area_code=area_code)
+    except services.BroadcastRefused as refused:
+        messages.error(request, str(refused))
+    from credits.selectors import credit_account
+
+    account = credit_account(organization=org)
+    return render(
+        request,
+        "broadcasts/sending_number.html",
+        {
+            "current": sending_number_active(organization=org),
+            "found": found,
+            "area_code": area_code,
+            "has_card": bool(account and account.has_card),
+        },
+    )

@@ -1,0 +1,123 @@
+"""The fan-out with a real Celery worker on Redis, the Twilio stand-in and signed status
+callbacks to a live server: ordering, retries and crashes are where in-process tasks lie."""
+
+import time
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from broadcasts import services
+from broadcasts.models import AuditLogEntry, Broadcast, Recipient
+from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
+from tests.broadcasts.sms_helpers import sender_ready as ready
+from tests.factories import StaffMemberFactory
+from tests.twilio_standin import TwilioStandin
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+SID, TOKEN = "AC" + "1" * 32, "worker-test-token"
+
+
+@pytest.fixture
+def standin():
+    with TwilioStandin(account_sid=SID, auth_token=TOKEN, latency=0.02) as server:
+        yield server
+
+
+@pytest.fixture
+def wired(standin, live_server, settings, celery_worker_process):
+    """The worker and this process both talk to the stand-in; callbacks reach the live server."""
+    from broadcasts import twilio_gateway
+
+    config = {
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "SMS_BACKEND": "twilio",
+        "TWILIO_API_BASE": standin.base_url,
+        "SITE_URL": live_server.url,
+    }
+    for name, value in config.items():
+        setattr(settings, name, value)
+    twilio_gateway.reset_client()
+    celery_worker_process.env.update(config, SMS_BATCH_SIZE="10", SMS_MAX_ATTEMPTS="4")
+    yield celery_worker_process
+    twilio_gateway.reset_client()
+
+
+def wait_until(predicate, *, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def statuses(broadcast):
+    return Counter(broadcast.recipients.values_list("status", flat=True))
+
+
+def test_a_real_worker_sends_everyone_once_and_callbacks_mark_them_delivered(org, wired, standin):
+    wired.start()
+    ready(org, credits=500)
+    families = [family_with_number(org) for _ in range(45)]
+    sender = StaffMemberFactory(organization=org)
+    broadcast = services.broadcast_create(
+        organization=org, sender=sender, selection=families_selection(*families), text="Hi"
+    )
+    wait_until(lambda: statuses(broadcast) == {"delivered": 45}, what="all delivered")
+    broadcast.refresh_from_db()
+    assert broadcast.status == Broadcast.Status.DONE
+    sent_to = Counter(m.to for m in standin.messages.values())
+    assert len(sent_to) == 45 and set(sent_to.values()) == {1}
+    assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 45
+    assert balance(org) == 500 - 45
+
+
+def test_undelivered_callbacks_refund_through_the_worker_path(org, wired, standin):
+    wired.start()
+    ready(org, credits=100)
+    good, bad = family_with_number(org), family_with_number(org)
+    standin.deliver_as(bad.phone_numbers.get().e164, final_status="undelivered")
+    standin.fail_next(status=503, count=3)
+    broadcast = services.broadcast_create(
+        organization=org,
+        sender=StaffMemberFactory(organization=org),
+        selection=families_selection(good, bad),
+        text="Hi",
+    )
+    wait_until(
+        lambda: statuses(broadcast) == {"delivered": 1, "undelivered": 1}, what="final statuses"
+    )
+    assert balance(org) == 99
+
+
+def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(org, wired, standin):
+    standin.latency = 0.4
+    wired.start(concurrency=1)
+    ready(org, credits=500)
+    families = [family_with_number(org) for _ in range(60)]
+    broadcast = services.broadcast_create(
+        organization=org,
+        sender=StaffMemberFactory(organization=org),
+        selection=families_selection(*families),
+        text="Crash test",
+    )
+    wait_until(lambda: len(standin.messages) >= 12, what="some messages out")
+    wired.kill()
+    assert Recipient.objects.filter(broadcast=broadcast, status__in=["pending", "sending"]).exists()
+
+    # Later: a new worker, and the sweep finds what the crash left behind.
+    long_ago = timezone.now() - timedelta(minutes=30)
+    Recipient.objects.filter(broadcast=broadcast, status="sending").update(claimed_at=long_ago)
+    Recipient.objects.filter(broadcast=broadcast, status="pending").update(next_attempt_at=long_ago)
+    standin.latency = 0.01
+    wired.start()
+    counts = services.broadcasts_sweep()
+    assert counts["reconciled"] + counts["requeued"] > 0
+    wait_until(lambda: set(statuses(broadcast)) <= {"sent", "delivered"}, what="all sent")
+    sent_to = Counter(m.to for m in standin.messages.values())
+    assert len(sent_to) == 60
+    assert max(sent_to.values()) == 1, "a number was texted twice"
+    assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 60
