@@ -8,15 +8,19 @@ column or an EXISTS subquery, so counts stay one query on large lists.
 from __future__ import annotations
 
 import datetime
+from functools import partial
 
 import django_filters as filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from families.models import Family, Guardian, Location, PhoneNumber, Program, Student
 from smsvoice.models import Organization, StaffMember
 
 YES_NO = (("yes", "Yes"), ("no", "No"))
+MAX_AGE = 120
 
 
 def _opted_in_numbers(**owner):
@@ -42,14 +46,9 @@ class OrgFilterSet(filters.FilterSet):
                 model = Location if name == "location" else Program
                 self.filters[name].queryset = model.objects.for_org(organization)
         if "level" in self.filters:
-            levels = (
-                Student.objects.for_org(organization)
-                .exclude(level="")
-                .values_list("level", flat=True)
-                .distinct()
-                .order_by("level")
-            )
-            self.filters["level"].extra["choices"] = [(lv, lv) for lv in levels]
+            # A callable, so the query runs only when the form is shown or a level is chosen:
+            # a selection count stays one query.
+            self.filters["level"].extra["choices"] = partial(_level_choices, organization)
 
 
 class FamilyFilter(OrgFilterSet):
@@ -106,11 +105,13 @@ class FamilyFilter(OrgFilterSet):
             )
         return queryset.filter(matches)
 
+    @extend_schema_field(OpenApiTypes.INT)  # a program id; the API schema cannot guess it
     def filter_program(self, queryset, name, value):
         if not value:
             return queryset
         return queryset.filter(Exists(Student.objects.filter(family=OuterRef("pk"), program=value)))
 
+    @extend_schema_field(OpenApiTypes.STR)
     def filter_level(self, queryset, name, value):
         if not value:
             return queryset
@@ -131,8 +132,13 @@ class StudentFilter(OrgFilterSet):
     )
     program = filters.ModelChoiceFilter(queryset=Program.objects.none(), empty_label="Any program")
     level = filters.ChoiceFilter(choices=(), empty_label="Any level")
-    age_min = filters.NumberFilter(method="filter_age_min", label="Age from")
-    age_max = filters.NumberFilter(method="filter_age_max", label="Age to")
+    # Bounded: a year far in the past cannot be built as a date.
+    age_min = filters.NumberFilter(
+        method="filter_age_min", label="Age from", min_value=0, max_value=MAX_AGE
+    )
+    age_max = filters.NumberFilter(
+        method="filter_age_max", label="Age to", min_value=0, max_value=MAX_AGE
+    )
     opted_in = filters.ChoiceFilter(
         choices=YES_NO, method="filter_opted_in", label="Texting opted in", empty_label="Either"
     )
@@ -218,6 +224,17 @@ class StaffFilter(OrgFilterSet):
         return _filter_exists(
             queryset, PhoneNumber.objects.filter(staff_member=OuterRef("pk")), value
         )
+
+
+def _level_choices(organization: Organization) -> list[tuple[str, str]]:
+    levels = (
+        Student.objects.for_org(organization)
+        .exclude(level="")
+        .values_list("level", flat=True)
+        .distinct()
+        .order_by("level")
+    )
+    return [(level, level) for level in levels]
 
 
 def _years_ago(years: int) -> datetime.date:

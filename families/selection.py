@@ -75,11 +75,15 @@ class Selection:
         """Build from the API or session form; raise SelectionError with a readable message."""
         if not isinstance(data, dict):
             raise SelectionError("The selection must be an object.")
+        kind = str(data.get("kind", ""))
+        cls(kind=kind)  # an unknown kind is the first thing to report
         raw_filter = data.get("filter")
         if raw_filter is not None and not isinstance(raw_filter, dict):
             raise SelectionError("The selection's filter must be an object of filter values.")
+        if raw_filter:
+            _check_filter_names(kind, raw_filter)
         return cls(
-            kind=str(data.get("kind", "")),
+            kind=kind,
             ids=frozenset(_int_list(data.get("ids", []), "ids")),
             filter_query=filter_query_string(raw_filter) if raw_filter is not None else None,
             excluded=frozenset(_int_list(data.get("exclude", []), "exclude")),
@@ -93,19 +97,35 @@ def filter_query_string(query: QueryDict | dict[str, Any]) -> str:
         if key in _NOT_FILTERS:
             continue
         values = values if isinstance(values, list | tuple) else [values]
-        kept = [str(v) for v in values if str(v) != ""]
+        kept = [str(v) for v in values if v is not None and str(v) != ""]
         if kept:
             qd.setlist(key, kept)
     return qd.urlencode()
 
 
+def _check_filter_names(kind: str, raw_filter: dict[str, Any]) -> None:
+    known = set(KINDS[kind][1].base_filters) - _NOT_FILTERS
+    unknown = sorted(set(raw_filter) - known - _NOT_FILTERS)
+    if unknown:
+        raise SelectionError(
+            f"Unknown filter {', '.join(map(repr, unknown))} for {kind}: "
+            f"use {', '.join(sorted(known))}."
+        )
+
+
 def _int_list(values: Any, name: str) -> list[int]:
     if not isinstance(values, list | tuple):
         raise SelectionError(f"The selection's {name} must be a list of ids.")
-    try:
-        return [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise SelectionError(f"The selection's {name} must be whole-number ids.") from None
+    return [_whole_number(v, name) for v in values]
+
+
+def _whole_number(value: Any, name: str) -> int:
+    # bool is an int in Python and 2.5 would silently become 2: refuse both.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise SelectionError(f"The selection's {name} must be whole-number ids, not {value!r}.")
 
 
 def kind_queryset(*, organization: Organization, kind: str) -> QuerySet:
@@ -146,3 +166,30 @@ def selection_queryset(*, organization: Organization, selection: Selection) -> Q
 
 def selection_count(*, organization: Organization, selection: Selection) -> int:
     return selection_queryset(organization=organization, selection=selection).count()
+
+
+# --- The staff member's working selection, one per kind, kept in the session. ---
+
+
+def _session_key(kind: str) -> str:
+    return f"selection:{kind}"
+
+
+def selection_from_session(session, *, kind: str) -> Selection:
+    """The selection the staff member is building for ``kind`` (empty if none or unreadable)."""
+    empty = Selection(kind=kind)
+    data = session.get(_session_key(kind))
+    if not data:
+        return empty
+    try:
+        selection = Selection.from_dict(data)
+    except SelectionError:
+        return empty  # written by an older version of the filters: start again
+    return selection if selection.kind == kind else empty
+
+
+def selection_to_session(session, *, selection: Selection) -> None:
+    if selection.is_empty:
+        session.pop(_session_key(selection.kind), None)
+    else:
+        session[_session_key(selection.kind)] = selection.to_dict()
