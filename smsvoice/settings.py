@@ -67,7 +67,8 @@ def env_database(name: str, default: str) -> dict:
 DEBUG = env_bool("DEBUG", True)
 
 _DEMO_SECRET = "demo-only-secret-key-never-use-in-production-0123456789-abcdefghij"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEMO_SECRET if DEBUG else "")
+# A blank SECRET_KEY (a .env copied from .env.example and not filled in yet) counts as unset.
+SECRET_KEY = env.str("SECRET_KEY", default="").strip() or (_DEMO_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
 if not DEBUG and SECRET_KEY == _DEMO_SECRET:
