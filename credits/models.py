@@ -105,6 +105,11 @@ class Purchase(models.Model):
     card_last4 = models.CharField(max_length=4, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The buy form's one-time token: a double-submitted confirmation finds this purchase
+    # instead of paying twice.
+    client_token = models.CharField(max_length=64, blank=True)
+    # Set while one caller is charging it (see credits.payments.purchase_charge).
+    charging_since = models.DateTimeField(null=True, blank=True)
 
     refunded_cents = models.PositiveIntegerField(default=0)
     refunded_credits = models.PositiveIntegerField(default=0)
@@ -131,6 +136,11 @@ class Purchase(models.Model):
                 condition=Q(kind="monthly_fee", credits=0, period__isnull=False)
                 | Q(kind="credits", credits__gt=0, period__isnull=True),
                 name="purchase_kind_shape",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "client_token"],
+                condition=~Q(client_token=""),
+                name="purchase_unique_client_token",
             ),
             # Concurrent debits under the threshold start one auto-recharge, never two.
             models.UniqueConstraint(

@@ -1,2 +1,8 @@
+from django.urls import path
+
+from credits import webhooks
+
 app_name = "credits"
-urlpatterns: list = []
+urlpatterns = [
+    path("stripe/webhook/", webhooks.stripe_webhook, name="stripe_webhook"),
+]
