@@ -35,7 +35,7 @@ Status = Purchase.Status
 
 class NoCardOnFile(Exception):
     def __init__(self) -> None:
-        super().__init__("Add a payment card first: credits are charged to the card on file.")
+        super().__init__("Add a payment card first: there is no card on file to charge.")
 
 
 def validate_quantity(credits: object) -> int:

@@ -186,6 +186,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Credits: Australia's monthly fee (checked every few hours, charged once per organization and
+# month) and the sweep that finishes purchases whose task was lost.
+CELERY_BEAT_SCHEDULE["credits-monthly-fees"] = {
+    "task": "credits.tasks.monthly_fees_charge",
+    "schedule": 6 * 60 * 60,  # seconds
+}
+CELERY_BEAT_SCHEDULE["credits-purchases-sweep"] = {
+    "task": "credits.tasks.purchases_sweep",
+    "schedule": 10 * 60,
+}
 
 # --- Providers: empty keys mean the outbox, which records instead of sending. ---
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
