@@ -388,10 +388,11 @@ def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
     from broadcasts.twilio_gateway import ProviderError
 
     now = timezone.now()
+    left = _resolve_ambiguous(broadcast, outcomes)
     accepted = [o for o in outcomes if o.sid]
     retry, failed = [], []
     for outcome in outcomes:
-        if outcome.sid:
+        if outcome.sid or outcome in left:
             continue
         error = outcome.error
         retryable = not isinstance(error, ProviderError) or not error.permanent
@@ -426,6 +427,36 @@ def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
         len(retry),
     )
     return {"sent": len(accepted), "failed": len(failed), "retry": len(retry), **delays}
+
+
+def _resolve_ambiguous(broadcast: Broadcast, outcomes: list[_Outcome]) -> list[_Outcome]:
+    """An error after the request may have reached Twilio (a read timeout, a 5xx): ask Twilio
+    whether the message exists before anyone sends it again. Found: it was sent. Not found:
+    an ordinary retry. Twilio can't answer now: leave it in ``sending`` for the sweep."""
+    from broadcasts.twilio_gateway import ProviderError
+
+    left = []
+    for outcome in outcomes:
+        if outcome.sid or not getattr(outcome.error, "ambiguous", False):
+            continue
+        try:
+            outcome.sid = _sent_sid(broadcast, outcome.recipient) or ""
+        except ProviderError:
+            left.append(outcome)
+    return left
+
+
+def _sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:
+    since = (recipient.claimed_at or timezone.now()) - timedelta(minutes=1)
+    found = sms_provider().messages_list(
+        to=recipient.e164, from_=broadcast.from_e164, sent_after=since
+    )
+    candidates = {_field(m, "sid") for m in found if _field(m, "body") == recipient.text}
+    # A message already recorded for someone else (the same text sent again) is not this one.
+    candidates -= set(
+        Recipient.objects.filter(provider_sid__in=candidates).values_list("provider_sid", flat=True)
+    )
+    return min(candidates) if candidates else None
 
 
 def _error_details(error: Exception | None) -> tuple[str, str]:
@@ -722,18 +753,14 @@ def recipient_reconcile(*, recipient: Recipient) -> int:
     from broadcasts.twilio_gateway import ProviderError
 
     broadcast = recipient.broadcast
-    since = (recipient.claimed_at or timezone.now()) - timedelta(minutes=1)
     try:
-        found = sms_provider().messages_list(
-            to=recipient.e164, from_=broadcast.from_e164, sent_after=since
-        )
+        sid = _sent_sid(broadcast, recipient)
     except ProviderError:
         return 0  # ask again at the next sweep
-    match = next((m for m in found if _field(m, "body") == recipient.text), None)
-    if match is not None:
+    if sid is not None:
         with transaction.atomic():
             moved = Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
-                status=Status.SENT, provider_sid=_field(match, "sid"), sent_at=timezone.now()
+                status=Status.SENT, provider_sid=sid, sent_at=timezone.now()
             )
             if moved:
                 recipient.refresh_from_db()

@@ -145,15 +145,53 @@ def test_a_permanent_error_fails_and_refunds_that_recipient(org, sender, sms, tw
     assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 1
 
 
-def test_retryable_errors_are_retried_then_sent(org, sender, sms, twilio_standin):
+def test_refused_requests_are_retried_then_sent(org, sender, sms, twilio_standin):
     sender_ready(org, credits=10)
     family = family_with_number(org)
-    twilio_standin.fail_next(status=500, count=2)
+    twilio_standin.fail_next(status=429, count=2, retry_after=0)
     broadcast = sms(org, sender, families_selection(family), "Hello")
     recipient = broadcast.recipients.get()
     assert recipient.status == Recipient.Status.SENT
     assert recipient.attempts == 3
+    assert len(twilio_standin.messages) == 1
     assert balance(org) == 9
+
+
+def test_after_a_server_error_twilio_is_asked_before_sending_again(
+    org, sender, sms, twilio_standin
+):
+    sender_ready(org, credits=10)
+    family = family_with_number(org)
+    twilio_standin.fail_next(status=500, count=1)
+    broadcast = sms(org, sender, families_selection(family), "Hello")
+    recipient = broadcast.recipients.get()
+    assert (recipient.status, recipient.attempts) == (Recipient.Status.SENT, 2)
+    lookups = [
+        r
+        for r in twilio_standin.requests
+        if r.method == "GET" and r.path.endswith("/Messages.json")
+    ]
+    assert len(lookups) == 1, "the 500 was ambiguous, so Twilio was asked before a resend"
+    assert len(twilio_standin.messages) == 1
+
+
+def test_when_twilio_cannot_say_the_message_waits_for_the_sweep(
+    org, sender, sms, twilio_standin, django_capture_on_commit_callbacks
+):
+    sender_ready(org, credits=10)
+    family = family_with_number(org)
+    twilio_standin.fail_next(status=500, count=2)  # the send, then the lookup
+    broadcast = sms(org, sender, families_selection(family), "Hello")
+    recipient = broadcast.recipients.get()
+    assert recipient.status == Recipient.Status.SENDING
+    Recipient.objects.filter(pk=recipient.pk).update(
+        claimed_at=timezone.now() - timezone.timedelta(minutes=10)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.broadcasts_sweep()  # not at Twilio: back to pending, sent again
+    recipient.refresh_from_db()
+    assert recipient.status == Recipient.Status.SENT
+    assert len(twilio_standin.messages) == 1
 
 
 def test_retries_are_bounded_then_failed_and_refunded(org, sender, sms, twilio_standin, settings):
