@@ -6,6 +6,7 @@ Setting DATABASE_URL, CELERY_BROKER_URL, TWILIO_* and STRIPE_* switches to the r
 A value that cannot be understood stops the process at start-up instead of being guessed.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "smsvoice",
     "families",
     "credits",
@@ -108,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "smsvoice.tenancy.OrganizationMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smsvoice.urls"
@@ -150,6 +154,26 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=60)
+
+# Login rate limiting (django-axes), for the staff and the parent portal logins alike: after
+# AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is refused
+# for AXES_COOLOFF_MINUTES. Its backend must come first; it only checks, ModelBackend logs in.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "portal.access.client_ip"
+AXES_USERNAME_CALLABLE = "portal.access.login_username"
+# How many reverse proxies of ours stand in front of the app. 0: the client is REMOTE_ADDR.
+# N: the client is the N-th address from the right of X-Forwarded-For, the one our outermost
+# proxy saw (addresses further left are whatever the client chose to send). Used for login
+# rate limiting and for the IP address kept with a parent's consent.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -217,6 +241,26 @@ SMS_DEFAULT_MPS = env_int("SMS_DEFAULT_MPS", 100, minimum=1)
 SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 64, minimum=1)
 SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 250, minimum=1)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
+
+# Voice broadcasts (US and Canada): the longest recording staff may make by phone (seconds),
+# how many times a busy or unanswered number is dialed again and how long after, and the
+# voice that reads prompts and, unless staff choose another, text-to-speech messages.
+VOICE_MAX_RECORDING_SECONDS = env_int("VOICE_MAX_RECORDING_SECONDS", 300, minimum=10)
+VOICE_MAX_RETRIES = env_int("VOICE_MAX_RETRIES", 2, minimum=0)
+VOICE_RETRY_DELAY_SECONDS = env_int("VOICE_RETRY_DELAY_SECONDS", 300, minimum=0)
+VOICE_TTS_VOICES = {  # Twilio <Say> voice: its language
+    "Polly.Joanna": "en-US",
+    "Polly.Matthew": "en-US",
+    "Polly.Lupe": "es-US",
+    "Polly.Miguel": "es-US",
+    "Polly.Chantal": "fr-CA",
+}
+VOICE_TTS_VOICE = env_choice("VOICE_TTS_VOICE", "Polly.Joanna", set(VOICE_TTS_VOICES))
+VOICE_TTS_LANGUAGE = VOICE_TTS_VOICES[VOICE_TTS_VOICE]
+CELERY_BEAT_SCHEDULE["voice-sweep"] = {
+    "task": "broadcasts.voice_tasks.voice_sweep",
+    "schedule": 60.0,
+}
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
