@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from smsvoice.models import Organization, OrgQuerySet, StaffMember
 
@@ -135,6 +136,15 @@ class Student(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def age(self) -> int | None:
+        """Whole years today (in the server's time zone), None without a birth date."""
+        if self.birth_date is None:
+            return None
+        today = timezone.localdate()
+        before_birthday = (today.month, today.day) < (self.birth_date.month, self.birth_date.day)
+        return today.year - self.birth_date.year - before_birthday
 
 
 class PhoneField(models.Model):

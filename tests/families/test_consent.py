@@ -3,8 +3,14 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from families.models import ConsentEvent, PhoneNumber
-from families.services import consent_record, family_phone_set, policy_publish
+from families.models import ConsentEvent, OptOut, PhoneNumber
+from families.services import (
+    consent_record,
+    family_phone_set,
+    phone_text_capable_set,
+    phone_texts_set_by_staff,
+    policy_publish,
+)
 from tests.factories import FamilyFactory, PhoneFieldFactory, PhoneNumberFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +130,85 @@ def test_editing_the_policy_publishes_a_new_version(org):
     second = policy_publish(organization=org, text="Version two", actor=None)
     same = policy_publish(organization=org, text="Version two", actor=None)
     assert (first.version, second.version, same.pk) == (1, 2, second.pk)
+
+
+def test_a_number_that_replied_stop_can_only_opt_back_in_by_keyword(org):
+    number = PhoneNumberFactory(family=FamilyFactory(organization=org))
+    OptOut.objects.create(organization=org, e164=number.e164)
+    for source in (Source.STAFF_WITH_CONSENT, Source.PORTAL, Source.IMPORT):
+        with pytest.raises(ValidationError, match="replying START"):
+            consent_record(phone_number=number, opted_in=True, source=source)
+    assert not ConsentEvent.objects.exists()
+    assert_state_agrees_with_events(number)
+    consent_record(phone_number=number, opted_in=True, source=Source.KEYWORD)
+    assert_state_agrees_with_events(number)
+    assert number.sms_opt_in is True
+
+
+def test_a_stop_at_another_organization_does_not_block_this_one(org, other_org):
+    number = PhoneNumberFactory(family=FamilyFactory(organization=org))
+    OptOut.objects.create(organization=other_org, e164=number.e164)
+    consent_record(phone_number=number, opted_in=True, source=Source.PORTAL)
+    assert_state_agrees_with_events(number)
+    assert number.sms_opt_in is True
+
+
+def test_staff_turn_texts_on_only_with_the_consent_confirmation(org):
+    number = PhoneNumberFactory(family=FamilyFactory(organization=org))
+    user = UserFactory()
+    with pytest.raises(ValidationError, match="Tick the box"):
+        phone_texts_set_by_staff(phone_number=number, on=True, actor=user)
+    assert not ConsentEvent.objects.exists()
+    event = phone_texts_set_by_staff(
+        phone_number=number, on=True, consent_confirmed=True, note=" verbal, 3 Nov ", actor=user
+    )
+    assert (event.source, event.note, event.actor) == (
+        Source.STAFF_WITH_CONSENT,
+        "verbal, 3 Nov",
+        user,
+    )
+    assert (
+        phone_texts_set_by_staff(phone_number=number, on=True, consent_confirmed=True, actor=user)
+        is None
+    )
+    off = phone_texts_set_by_staff(phone_number=number, on=False, actor=user)
+    assert (off.opted_in, off.source) == (False, Source.STAFF)
+    assert ConsentEvent.objects.count() == 2
+    assert_state_agrees_with_events(number)
+
+
+def test_state_and_events_agree_through_every_kind_of_change(org):
+    family = FamilyFactory(organization=org)
+    field = PhoneFieldFactory(organization=org)
+    number = family_phone_set(
+        family=family, field=field, raw="(202) 555-0131", text_capable=True, actor=None
+    )
+    steps = [
+        lambda: consent_record(phone_number=number, opted_in=True, source=Source.PORTAL),
+        lambda: phone_text_capable_set(phone_number=number, text_capable=False, actor=None),
+        lambda: phone_text_capable_set(phone_number=number, text_capable=True, actor=None),
+        lambda: phone_texts_set_by_staff(
+            phone_number=number, on=True, consent_confirmed=True, actor=None
+        ),
+        lambda: family_phone_set(
+            family=family, field=field, raw="(202) 555-0132", text_capable=None, actor=None
+        ),
+        lambda: consent_record(phone_number=number, opted_in=True, source=Source.IMPORT),
+        lambda: consent_record(phone_number=number, opted_in=False, source=Source.KEYWORD),
+    ]
+    for step in steps:
+        step()
+        assert_state_agrees_with_events(number)
+    sources = list(
+        ConsentEvent.objects.filter(phone_number=number)
+        .order_by("id")
+        .values_list("opted_in", "note")
+    )
+    assert sources == [
+        (True, ""),
+        (False, "marked not text-capable"),
+        (True, ""),
+        (False, "number changed to +12025550132"),
+        (True, ""),
+        (False, ""),
+    ]
