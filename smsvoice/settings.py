@@ -139,6 +139,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The demo's web server and in-process tasks write from several threads.
     DATABASES["default"]["OPTIONS"] = {"timeout": 20}
+elif "options" not in DATABASES["default"].setdefault("OPTIONS", {}):
+    # PostgreSQL's JIT compiles any query its planner thinks costly, which a list page over
+    # 50,000 families is; compiling took longer than running (bench/list_pages.py: 0.5 of 1 s).
+    # A DATABASE_URL with ?options=... decides for itself.
+    DATABASES["default"]["OPTIONS"]["options"] = "-c jit=off"
 # Parallel test runs on one server (helpers, CI) keep apart by giving each its own test database.
 if env.str("TEST_DATABASE_NAME", default=""):
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}

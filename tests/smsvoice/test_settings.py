@@ -150,3 +150,22 @@ def test_a_blank_secret_key_with_debug_on_still_runs_the_demo():
     # A .env copied from .env.example but not filled in yet must not stop `make run`.
     result = manage("check", env=production_env(DEBUG="true", SECRET_KEY=""))
     assert result.returncode == 0, result.stderr
+
+
+def _database_options(database_url: str) -> str:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default'].get('OPTIONS', {}).get('options', ''))"
+    )
+    env = production_env(DEBUG="true", DATABASE_URL=database_url)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_connections_run_without_jit_unless_the_url_says_otherwise():
+    assert _database_options("postgres://postgres@127.0.0.1:5432/x") == "-c jit=off"
+    chosen = "postgres://postgres@127.0.0.1:5432/x?options=-c%20jit%3Don"
+    assert _database_options(chosen) == "-c jit=on"
