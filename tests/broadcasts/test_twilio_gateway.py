@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -408,3 +409,83 @@ def test_many_threads_share_the_client_and_each_send_arrives_exactly_once(twilio
     assert sorted(messages) == sorted(sids)
     assert {messages[sid]["Body"] for sid in sids} == set(bodies)
     assert twilio_standin.stats()["max_in_flight"] > 10
+
+
+# --- the event-loop variant -----------------------------------------------------------------
+
+
+def send_async(*bodies: str, **kwargs) -> list:
+    """sms_send_async for each body inside one async_session; errors come back as values."""
+
+    async def run() -> list:
+        async with gateway.async_session():
+            sends = (
+                gateway.sms_send_async(to=PARENT, from_=SENDER, body=body, **kwargs)
+                for body in bodies
+            )
+            return await asyncio.gather(*sends, return_exceptions=True)
+
+    return asyncio.run(run())
+
+
+def test_sms_send_async_sends_the_same_request_as_sms_send(twilio_standin):
+    (sent,) = send_async("Gym closed today", status_callback="https://app.example/status")
+
+    (request,) = twilio_standin.requests
+    assert (request.method, request.path) == ("POST", MESSAGES_PATH)
+    credentials = base64.b64encode(f"{STANDIN_ACCOUNT_SID}:{STANDIN_AUTH_TOKEN}".encode())
+    assert request.headers["Authorization"] == f"Basic {credentials.decode()}"
+    assert request.form == {
+        "To": PARENT,
+        "From": SENDER,
+        "Body": "Gym closed today",
+        "StatusCallback": "https://app.example/status",
+    }
+    assert isinstance(sent, gateway.SentMessage)
+    assert sent.sid in twilio_standin.messages and sent.num_segments == 1
+
+
+def test_sms_send_async_keeps_many_in_flight_on_one_loop(twilio_standin):
+    twilio_standin.latency = 0.05
+
+    results = send_async(*(f"message {i}" for i in range(300)))
+
+    assert all(isinstance(r, gateway.SentMessage) for r in results)
+    assert len({r.sid for r in results}) == 300
+    assert sorted(r.form["Body"] for r in twilio_standin.requests) == sorted(
+        f"message {i}" for i in range(300)
+    )
+    assert twilio_standin.stats()["max_in_flight"] > 10
+
+
+def test_sms_send_async_maps_errors_like_sms_send(twilio_standin, settings):
+    twilio_standin.error_for_number(PARENT, 21610)
+    (unsubscribed,) = send_async("hi")
+    assert isinstance(unsubscribed, ProviderError)
+    assert (unsubscribed.status, unsubscribed.code, unsubscribed.permanent) == (400, 21610, True)
+
+    twilio_standin.reset()
+    twilio_standin.fail_next(status=429, retry_after=2)
+    (throttled,) = send_async("hi")
+    assert (throttled.status, throttled.permanent, throttled.retry_after) == (429, False, 2.0)
+
+    settings.TWILIO_TIMEOUT = 0.2
+    twilio_standin.latency = 1.0
+    (slow,) = send_async("hi")
+    assert isinstance(slow, ProviderError)
+    assert (slow.permanent, slow.ambiguous, slow.status) == (False, True, None)
+
+
+def test_sms_send_async_reports_a_refused_connection_as_surely_not_sent(twilio_standin, settings):
+    settings.TWILIO_API_BASE = f"http://127.0.0.1:{free_port()}"
+
+    (refused,) = send_async("hi")
+
+    assert isinstance(refused, ProviderError)
+    assert (refused.permanent, refused.ambiguous) == (False, False)
+
+
+def test_sms_send_async_needs_an_async_session(twilio_standin):
+    with pytest.raises(RuntimeError, match="async_session"):
+        asyncio.run(gateway.sms_send_async(to=PARENT, from_=SENDER, body="hi"))
+    assert twilio_standin.requests == []

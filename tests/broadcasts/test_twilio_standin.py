@@ -1,0 +1,435 @@
+"""The Twilio stand-in itself, spoken to over plain HTTP (no SDK, no gateway, no database).
+
+Other tests believe what it says about Twilio, so here it is held to Twilio's own API
+description (../shared/twilio): the same fields, error codes and signatures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from tests.broadcasts.conftest import TWILIO_SPEC
+from tests.twilio_standin import CallbackSink, TwilioStandin, count_segments, twilio_signature
+
+SID = "AC" + "f" * 32
+TOKEN = "standin-own-tests"
+SENDER = "+14155550100"
+PARENT = "+12025550111"
+
+
+@pytest.fixture
+def standin():
+    with TwilioStandin(account_sid=SID, auth_token=TOKEN, callback_delay=0.01) as server:
+        yield server
+
+
+@pytest.fixture
+def sink():
+    with CallbackSink() as server:
+        yield server
+
+
+def api(standin: TwilioStandin, method: str, path: str, **kwargs) -> requests.Response:
+    url = f"{standin.base_url}/2010-04-01/Accounts/{SID}/{path}"
+    kwargs.setdefault("auth", (SID, TOKEN))
+    return requests.request(method, url, timeout=10, **kwargs)
+
+
+def send(standin: TwilioStandin, **form: str) -> requests.Response:
+    return api(standin, "POST", "Messages.json", data={"To": PARENT, "From": SENDER, **form})
+
+
+def spec_example(path: str, method: str, status: str) -> dict:
+    spec = json.loads(TWILIO_SPEC.read_text())
+    operation = spec["paths"][f"/2010-04-01/Accounts/{{AccountSid}}/{path}"][method]
+    examples = operation["responses"][status]["content"]["application/json"]["examples"]
+    return next(iter(examples.values()))["value"]
+
+
+# --- shaped like Twilio ---------------------------------------------------------------------
+
+
+def test_a_message_has_the_fields_of_twilios_own_example(standin):
+    response = send(standin, Body="Gym closed today", StatusCallback="https://app.example/s")
+
+    assert response.status_code == 201
+    message = response.json()
+    assert set(message) == set(spec_example("Messages.json", "post", "201"))
+    assert re.fullmatch(r"SM[0-9a-f]{32}", message["sid"])
+    assert message["uri"] == f"/2010-04-01/Accounts/{SID}/Messages/{message['sid']}.json"
+    assert (message["status"], message["num_segments"], message["date_sent"]) == (
+        "queued",
+        "1",
+        None,
+    )
+    assert parsedate_to_datetime(message["date_created"]).tzinfo is not None
+    assert standin.messages[message["sid"]]["Body"] == "Gym closed today"
+
+
+def test_calls_and_numbers_have_the_fields_of_twilios_own_examples(standin):
+    call = api(
+        standin, "POST", "Calls.json", data={"To": PARENT, "From": SENDER, "Url": "https://a.b/t"}
+    ).json()
+    number = api(standin, "POST", "IncomingPhoneNumbers.json", data={"PhoneNumber": PARENT}).json()
+    available = api(standin, "GET", "AvailablePhoneNumbers/US/Local.json").json()
+
+    assert set(call) == set(spec_example("Calls.json", "post", "201"))
+    assert re.fullmatch(r"CA[0-9a-f]{32}", call["sid"]) and call["status"] == "queued"
+    assert set(number) == set(spec_example("IncomingPhoneNumbers.json", "post", "201"))
+    assert re.fullmatch(r"PN[0-9a-f]{32}", number["sid"])
+    local = spec_example("AvailablePhoneNumbers/{CountryCode}/Local.json", "get", "200")
+    assert set(available) == set(local)
+    assert set(available["available_phone_numbers"][0]) == set(local["available_phone_numbers"][0])
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"To": ""}, 21604),
+        ({"From": ""}, 21603),
+        ({}, 21602),  # no Body
+        ({"To": "555-0111", "Body": "x"}, 21211),
+        ({"From": "gym", "Body": "x"}, 21212),
+        ({"Body": "x" * 1601}, 21617),
+        ({"Body": "x", "StatusCallback": "not a url"}, 21609),
+    ],
+)
+def test_an_invalid_message_gets_twilios_400_and_code(standin, form, code):
+    response = send(standin, **form)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": code,
+        "message": response.json()["message"],
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": 400,
+    }
+    assert standin.messages == {}
+
+
+def test_a_messaging_service_may_stand_for_the_sender(standin):
+    response = api(
+        standin,
+        "POST",
+        "Messages.json",
+        data={"To": PARENT, "MessagingServiceSid": "MG" + "1" * 32, "Body": "x"},
+    )
+
+    assert (response.status_code, response.json()["status"]) == (201, "accepted")
+
+
+@pytest.mark.parametrize(
+    ("body", "parts"),
+    [
+        ("x" * 160, 1),
+        ("x" * 161, 2),
+        ("x" * 306, 2),
+        ("x" * 307, 3),
+        ("[" * 80, 1),  # GSM-7 extension characters take two septets
+        ("[" * 81, 2),
+        ("é" * 160, 1),  # in the GSM-7 alphabet
+        ("ó" * 70, 1),  # is not: UCS-2
+        ("ó" * 71, 2),
+        ("🌧" * 35, 1),  # two UTF-16 units each
+        ("🌧" * 36, 2),
+    ],
+)
+def test_it_counts_parts_as_carriers_split_them(body, parts):
+    assert count_segments(body) == parts
+
+
+# --- who may ask, and injected failures -----------------------------------------------------
+
+
+def test_it_refuses_requests_without_the_accounts_basic_auth(standin):
+    url = f"{standin.base_url}/2010-04-01/Accounts/{SID}/Messages.json"
+    form = {"To": PARENT, "From": SENDER, "Body": "x"}
+    for auth in (None, (SID, "wrong"), ("AC" + "0" * 32, TOKEN)):
+        response = requests.post(url, data=form, auth=auth, timeout=10)
+
+        assert response.status_code == 401
+        assert response.json()["code"] == 20003
+        assert response.headers["WWW-Authenticate"].startswith("Basic")
+    assert standin.messages == {}
+    assert len(standin.requests) == 3  # refused ones are recorded too
+
+
+def test_another_accounts_path_is_not_found(standin):
+    response = requests.get(
+        f"{standin.base_url}/2010-04-01/Accounts/{'AC' + '0' * 32}/Messages.json",
+        auth=(SID, TOKEN),
+        timeout=10,
+    )
+
+    assert (response.status_code, response.json()["code"]) == (404, 20404)
+
+
+def test_failures_are_served_in_order_then_it_recovers(standin):
+    standin.fail_next(status=500, count=2)
+    standin.fail_next(status=429, retry_after=1.5)
+
+    answers = [send(standin, Body=f"try {i}") for i in range(4)]
+
+    assert [r.status_code for r in answers] == [500, 500, 429, 201]
+    assert [r.json().get("code") for r in answers[:3]] == [20500, 20500, 20429]
+    assert answers[2].headers["Retry-After"] == "1.5"
+    assert "Retry-After" not in answers[0].headers
+    (accepted,) = standin.messages.values()
+    assert accepted["Body"] == "try 3"
+
+
+def test_error_for_number_refuses_that_number_only(standin):
+    standin.error_for_number(PARENT, 21610)
+
+    refused = send(standin, Body="x")
+    other = send(standin, To="+12025550112", Body="x")
+
+    assert (refused.status_code, refused.json()["code"]) == (400, 21610)
+    assert other.status_code == 201
+
+
+def test_it_records_every_request_with_its_form_query_and_headers(standin):
+    send(standin, Body="hello")
+    api(standin, "GET", "Messages.json", params={"To": PARENT})
+
+    post, get = standin.requests
+    assert (post.method, post.form["Body"], post.headers["Content-Type"]) == (
+        "POST",
+        "hello",
+        "application/x-www-form-urlencoded",
+    )
+    assert (get.method, get.query, get.form) == ("GET", {"To": PARENT}, {})
+    assert post.time <= get.time
+    assert requests.get(f"{standin.base_url}/_standin/stats", timeout=10).json()["requests"] == 2
+
+
+def test_reset_forgets_everything(standin):
+    standin.error_for_number(PARENT, 21211)
+    standin.fail_next(status=500)
+    send(standin, Body="x")
+    standin.reset()
+
+    assert standin.requests == [] and standin.messages == {}
+    assert send(standin, Body="x").status_code == 201
+
+
+# --- status callbacks -----------------------------------------------------------------------
+
+
+def test_each_message_is_called_back_sent_then_delivered_signed_like_twilio(standin, sink):
+    callback = f"{sink.base_url}/webhooks/twilio/status?org=3"
+    sid = send(standin, Body="x", StatusCallback=callback).json()["sid"]
+    standin.wait_for_callbacks()
+
+    received = sink.received
+    assert [w.form["MessageStatus"] for w in received] == ["sent", "delivered"]
+    validator = RequestValidator(TOKEN)
+    for webhook in received:
+        assert webhook.url == callback
+        assert webhook.form["MessageSid"] == webhook.form["SmsSid"] == sid
+        assert webhook.form["AccountSid"] == SID
+        assert (webhook.form["To"], webhook.form["From"]) == (PARENT, SENDER)
+        assert "ErrorCode" not in webhook.form
+        signature = webhook.headers["X-Twilio-Signature"]
+        assert validator.validate(webhook.url, webhook.form, signature)
+        assert signature == twilio_signature(TOKEN, callback, webhook.form)
+    status = api(standin, "GET", f"Messages/{sid}.json").json()
+    assert status["status"] == "delivered" and status["date_sent"] is not None
+
+
+@pytest.mark.parametrize(
+    ("final", "code", "statuses"),
+    [
+        ("undelivered", 30005, ["sent", "undelivered"]),
+        ("failed", 30008, ["failed"]),  # never got as far as sent
+    ],
+)
+def test_deliver_as_sets_the_final_status_and_error_code(standin, sink, final, code, statuses):
+    standin.deliver_as(PARENT, final_status=final, error_code=code)
+
+    sid = send(standin, Body="x", StatusCallback=f"{sink.base_url}/s").json()["sid"]
+    standin.wait_for_callbacks()
+
+    assert [w.form["MessageStatus"] for w in sink.received] == statuses
+    assert sink.received[-1].form["ErrorCode"] == str(code)
+    fetched = api(standin, "GET", f"Messages/{sid}.json").json()
+    assert (fetched["status"], fetched["error_code"]) == (final, code)
+
+
+def test_with_callbacks_off_the_status_still_moves_on(standin, sink):
+    standin.callbacks_enabled = False
+    sid = send(standin, Body="x", StatusCallback=f"{sink.base_url}/s").json()["sid"]
+
+    deadline = time.monotonic() + 5
+    while standin.messages[sid].status != "delivered" and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert standin.messages[sid].status == "delivered"
+    assert standin.wait_for_callbacks() == [] and sink.received == []
+
+
+def test_reset_drops_callbacks_still_waiting(standin, sink):
+    standin.callback_delay = 0.3
+    send(standin, Body="x", StatusCallback=f"{sink.base_url}/s")
+    standin.reset()
+
+    time.sleep(0.8)  # past both moments the callbacks were due
+    assert sink.received == [] and standin.callbacks == []
+
+
+def test_a_webhook_that_is_down_is_recorded_as_a_failed_callback(standin):
+    with CallbackSink() as gone:
+        url = f"{gone.base_url}/s"
+    send(standin, Body="x", StatusCallback=url)
+
+    callbacks = standin.wait_for_callbacks()
+
+    assert len(callbacks) == 2
+    assert all(c.status is None and c.error for c in callbacks)
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+def test_the_message_list_pages_newest_first_and_follows_next_page_uri(standin):
+    sids = [send(standin, Body=f"m{i}").json()["sid"] for i in range(120)]
+    send(standin, To="+12025550999", Body="someone else")
+
+    seen, pages = [], 0
+    url = f"/2010-04-01/Accounts/{SID}/Messages.json?To=%2B12025550111&PageSize=50"
+    while url:
+        page = requests.get(standin.base_url + url, auth=(SID, TOKEN), timeout=10).json()
+        seen += [m["sid"] for m in page["messages"]]
+        url, pages = page["next_page_uri"], pages + 1
+
+    assert pages == 3
+    assert seen == list(reversed(sids))
+
+
+def test_date_sent_filters_leave_out_messages_not_sent_yet(standin):
+    standin.callback_delay = 60
+    send(standin, Body="queued")
+
+    listed = api(standin, "GET", "Messages.json", params={"DateSent>": "2000-01-01"}).json()
+    everything = api(standin, "GET", "Messages.json").json()
+
+    assert listed["messages"] == []
+    assert len(everything["messages"]) == 1
+
+
+# --- calls ----------------------------------------------------------------------------------
+
+
+def call(standin: TwilioStandin, **form) -> requests.Response:
+    data = {"To": PARENT, "From": SENDER, "Url": "https://app.example/twiml", **form}
+    return api(standin, "POST", "Calls.json", data=data)
+
+
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [({"To": ""}, 21201), ({"From": ""}, 21213), ({"Url": ""}, 21205), ({"To": "x"}, 21211)],
+)
+def test_an_invalid_call_gets_twilios_400_and_code(standin, form, code):
+    response = call(standin, **form)
+
+    assert (response.status_code, response.json()["code"]) == (400, code)
+
+
+def test_a_call_reports_the_events_asked_for_with_answered_by(standin, sink):
+    standin.call_as(PARENT, answered_by="machine_end_beep", duration=42)
+    events = ["initiated", "ringing", "answered", "completed"]
+    sid = call(
+        standin,
+        StatusCallback=f"{sink.base_url}/voice",
+        MachineDetection="DetectMessageEnd",
+        StatusCallbackEvent=events,
+    ).json()["sid"]
+    standin.wait_for_callbacks()
+
+    forms = [w.form for w in sink.received]
+    assert [f["CallStatus"] for f in forms] == ["initiated", "ringing", "in-progress", "completed"]
+    assert [f["SequenceNumber"] for f in forms] == ["0", "1", "2", "3"]
+    assert forms[-1]["CallDuration"] == "42" and forms[-1]["AnsweredBy"] == "machine_end_beep"
+    assert all(f["CallSid"] == sid for f in forms)
+    assert api(standin, "GET", f"Calls/{sid}.json").json()["status"] == "completed"
+
+
+def test_a_busy_call_only_reports_completion_by_default(standin, sink):
+    standin.call_as(PARENT, final_status="busy")
+
+    call(standin, StatusCallback=f"{sink.base_url}/voice")
+    standin.wait_for_callbacks()
+
+    (completed,) = sink.received
+    assert (completed.form["CallStatus"], completed.form["CallDuration"]) == ("busy", "0")
+
+
+def test_hanging_up_ends_the_call_and_reports_it(standin, sink):
+    standin.callback_delay = 30  # it would ring for a long while
+    sid = call(standin, StatusCallback=f"{sink.base_url}/voice").json()["sid"]
+
+    hung_up = api(standin, "POST", f"Calls/{sid}.json", data={"Status": "completed"})
+    standin.wait_for_callbacks()
+
+    assert hung_up.json()["status"] == "completed"
+    assert [w.form["CallStatus"] for w in sink.received] == ["completed"]
+    assert standin.calls[sid].updates == [{"Status": "completed"}]
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+
+def test_numbers_are_bought_listed_updated_and_released(standin):
+    available = api(
+        standin, "GET", "AvailablePhoneNumbers/US/Local.json", params={"AreaCode": "212"}
+    )
+    first = available.json()["available_phone_numbers"][0]["phone_number"]
+    assert first.startswith("+1212")
+
+    bought = api(
+        standin,
+        "POST",
+        "IncomingPhoneNumbers.json",
+        data={"PhoneNumber": first, "SmsUrl": "https://app.example/sms"},
+    ).json()
+    again = api(standin, "POST", "IncomingPhoneNumbers.json", data={"PhoneNumber": first})
+    listed = api(standin, "GET", "IncomingPhoneNumbers.json", params={"PhoneNumber": first})
+    updated = api(
+        standin,
+        "POST",
+        f"IncomingPhoneNumbers/{bought['sid']}.json",
+        data={"VoiceUrl": "https://app.example/voice"},
+    ).json()
+    still_for_sale = api(
+        standin, "GET", "AvailablePhoneNumbers/US/Local.json", params={"AreaCode": "212"}
+    )
+    released = api(standin, "DELETE", f"IncomingPhoneNumbers/{bought['sid']}.json")
+    gone = api(standin, "GET", f"IncomingPhoneNumbers/{bought['sid']}.json")
+
+    assert (bought["sms_url"], bought["sms_method"]) == ("https://app.example/sms", "POST")
+    assert (again.status_code, again.json()["code"]) == (400, 21422)
+    assert [n["sid"] for n in listed.json()["incoming_phone_numbers"]] == [bought["sid"]]
+    assert (updated["sms_url"], updated["voice_url"]) == (
+        "https://app.example/sms",
+        "https://app.example/voice",
+    )
+    assert first not in {
+        n["phone_number"] for n in still_for_sale.json()["available_phone_numbers"]
+    }
+    assert (released.status_code, released.text) == (204, "")
+    assert (gone.status_code, gone.json()["code"]) == (404, 20404)
+
+
+def test_unknown_paths_are_twilio_404s(standin):
+    response = api(standin, "GET", "Recordings.json")
+
+    assert (response.status_code, response.json()["code"]) == (404, 20404)
+    assert urlsplit(standin.base_url).hostname == "127.0.0.1"
