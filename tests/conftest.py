@@ -5,6 +5,12 @@ from smsvoice.models import StaffMember
 from tests.factories import OrganizationFactory, StaffMemberFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing is slow on purpose; tests log in often and test nothing about it."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Demo Gym")
