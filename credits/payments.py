@@ -126,21 +126,35 @@ def card_remove(*, organization: Organization) -> None:
 # --- Purchases --------------------------------------------------------------------------------
 
 
-def purchase_create(*, organization: Organization, credits: int, actor=None) -> Purchase:
-    """Record the intent to buy ``credits`` (to be charged by ``purchase_charge``)."""
+def purchase_create(
+    *, organization: Organization, credits: int, actor=None, client_token: str = ""
+) -> Purchase:
+    """Record the intent to buy ``credits`` (to be charged by ``purchase_charge``). The same
+    ``client_token`` (the buy form's, submitted twice) gives back the same purchase."""
     validate_quantity(credits)
     account = _account(organization)
     if not account.has_card:
         raise NoCardOnFile()
-    return Purchase.objects.create(
-        organization=organization,
-        credits=credits,
-        unit_price_cents=credit_price_cents(organization=organization),
-        amount_cents=credits_price_cents(organization=organization, credits=credits),
-        card_brand=account.card_brand,
-        card_last4=account.card_last4,
-        created_by=actor,
-    )
+    if client_token:
+        existing = Purchase.objects.for_org(organization).filter(client_token=client_token)
+        if existing.exists():
+            return existing.get()
+    try:
+        with transaction.atomic():
+            return Purchase.objects.create(
+                organization=organization,
+                credits=credits,
+                unit_price_cents=credit_price_cents(organization=organization),
+                amount_cents=credits_price_cents(organization=organization, credits=credits),
+                card_brand=account.card_brand,
+                card_last4=account.card_last4,
+                created_by=actor,
+                client_token=client_token,
+            )
+    except IntegrityError:
+        if not client_token:
+            raise
+        return Purchase.objects.for_org(organization).get(client_token=client_token)
 
 
 def purchase_charge(*, purchase_id: int) -> Purchase:

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("families.api_urls")),
     path("", include("broadcasts.api_urls")),
+    path("", include("credits.api_urls")),
 ]

@@ -129,6 +129,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "smsvoice.tenancy.organization_context",
+                "credits.context.sending_suspension",
             ],
         },
     },
