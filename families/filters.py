@@ -44,11 +44,20 @@ class OrgFilterSet(filters.FilterSet):
         for name in ("location", "program"):
             if name in self.filters:
                 model = Location if name == "location" else Program
-                self.filters[name].queryset = model.objects.for_org(organization)
+                _rebuild_field(self.filters[name]).queryset = model.objects.for_org(organization)
         if "level" in self.filters:
             # A callable, so the query runs only when the form is shown or a level is chosen:
             # a selection count stays one query.
-            self.filters["level"].extra["choices"] = partial(_level_choices, organization)
+            level = _rebuild_field(self.filters["level"])
+            level.extra["choices"] = partial(_level_choices, organization)
+
+
+def _rebuild_field(filter_: filters.Filter) -> filters.Filter:
+    """django-filter caches a filter's form field, and the instance's filters are copies of the
+    class's: once anything built the class filter's field (drf-spectacular does, for the schema),
+    every copy would keep that field and ignore the organization's choices set here."""
+    filter_.__dict__.pop("_field", None)
+    return filter_
 
 
 class FamilyFilter(OrgFilterSet):
@@ -57,10 +66,16 @@ class FamilyFilter(OrgFilterSet):
     location = filters.ModelChoiceFilter(
         queryset=Location.objects.none(), empty_label="Any location"
     )
+    # Filters by a method need a label: the family has no field of that name to take it from.
     program = filters.ModelChoiceFilter(
-        queryset=Program.objects.none(), method="filter_program", empty_label="Any program"
+        queryset=Program.objects.none(),
+        method="filter_program",
+        label="Program",
+        empty_label="Any program",
     )
-    level = filters.ChoiceFilter(choices=(), method="filter_level", empty_label="Any level")
+    level = filters.ChoiceFilter(
+        choices=(), method="filter_level", label="Level", empty_label="Any level"
+    )
     opted_in = filters.ChoiceFilter(
         choices=YES_NO, method="filter_opted_in", label="Texting opted in", empty_label="Either"
     )

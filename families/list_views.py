@@ -134,6 +134,7 @@ def _list_page(request: HttpRequest, listing: ListPage) -> HttpResponse:
         "filtered": bool(filter_query),
         "filter_query": filter_query,
         "page_obj": page,
+        "total_noun": listing.noun(page.paginator.count),
         "columns": _columns(listing, request.GET.get("sort", "")),
         "selected_ids": selected_ids,
         "page_all_selected": bool(page.object_list) and len(selected_ids) == len(page),

@@ -144,7 +144,7 @@ def test_after_select_all_matching_the_page_offers_no_second_select_all(staff_cl
     StudentFactory(family=FamilyFactory(organization=org), program=program)
     _store(staff_client, Selection(kind="families", filter_query=f"program={program.pk}"))
     html = staff_client.get(FAMILIES, {"program": program.pk}).content.decode()
-    assert "All 1 matching families are selected." in html
+    assert "The matching family is selected." in html
     assert "Select all 1 matching" not in html
     # On another filter the offer comes back.
     assert "Select all" in staff_client.get(FAMILIES).content.decode()
