@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the embedded demo on http://127.0.0.1:8000 (SQLite, in-process tasks, outbox providers)
+## run: the embedded demo on http://127.0.0.1:8000 (SQLite, in-process tasks, outbox providers,
+##      card payments in test mode against bin/localstripe)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	$(PY) manage.py runserver 127.0.0.1:8000
+	bin/with-localstripe $(PY) manage.py runserver 127.0.0.1:8000
 
 ## test: the whole suite against real PostgreSQL and Redis (started here if stopped)
 test: install services
@@ -37,7 +38,7 @@ services:
 dev: install services
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/smsvoice_dev} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
-		bin/dev
+		bin/with-localstripe bin/dev
 
 lint: install
 	$(VENV)/bin/ruff check .
