@@ -138,6 +138,11 @@ class ProviderError(Exception):
     def retryable(self) -> bool:
         return not self.permanent
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only arguments defeat Exception's default pickling (worker pools, Celery).
+        fields = {k: v for k, v in self.__dict__.items() if k != "message"}
+        return (_provider_error, (self.message, fields))
+
     def __str__(self) -> str:
         where = " ".join(
             part
@@ -145,6 +150,10 @@ class ProviderError(Exception):
             if part
         )
         return f"{where}: {self.message}" if where else self.message
+
+
+def _provider_error(message: str, fields: dict[str, Any]) -> ProviderError:
+    return ProviderError(message, **fields)
 
 
 def _code_text(code: int | None) -> str:
@@ -308,7 +317,7 @@ def _response_error(status: int, text: str, headers: Mapping[str, str]) -> Provi
     if not isinstance(payload, dict):
         payload = {}
     raw_code = payload.get("code")
-    code = raw_code if isinstance(raw_code, int) and raw_code != status else None
+    code = raw_code if isinstance(raw_code, int) else None
     # Twilio's legacy bodies say `message`; RFC 9457 ones say `detail` and `title`.
     message = str(
         payload.get("message") or payload.get("detail") or payload.get("title") or text[:200]

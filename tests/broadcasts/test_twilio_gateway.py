@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import pickle
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -172,6 +173,23 @@ def test_an_unknown_message_is_a_permanent_404(twilio_standin):
     error = error_of(lambda: gateway.message_fetch(sid="SM" + "0" * 32))
 
     assert (error.status, error.code, error.permanent) == (404, 20404, True)
+
+
+def test_a_provider_error_survives_pickling_with_everything_it_knows(twilio_standin):
+    twilio_standin.fail_next(status=429, retry_after=3)
+    error = error_of(send)
+
+    copy = pickle.loads(pickle.dumps(error))
+
+    assert type(copy) is ProviderError and str(copy) == str(error)
+    assert (copy.status, copy.code, copy.permanent, copy.retry_after, copy.ambiguous) == (
+        429,
+        20429,
+        False,
+        3.0,
+        False,
+    )
+    assert copy.details == error.details and copy.details["code"] == 20429
 
 
 @pytest.mark.parametrize(

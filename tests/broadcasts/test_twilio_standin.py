@@ -264,6 +264,15 @@ def test_deliver_as_sets_the_final_status_and_error_code(standin, sink, final, c
     assert (fetched["status"], fetched["error_code"]) == (final, code)
 
 
+def test_final_callbacks_only_skips_the_sent_callback(standin, sink):
+    standin.final_callbacks_only = True
+
+    send(standin, Body="x", StatusCallback=f"{sink.base_url}/s")
+    standin.wait_for_callbacks()
+
+    assert [w.form["MessageStatus"] for w in sink.received] == ["delivered"]
+
+
 def test_with_callbacks_off_the_status_still_moves_on(standin, sink):
     standin.callbacks_enabled = False
     sid = send(standin, Body="x", StatusCallback=f"{sink.base_url}/s").json()["sid"]

@@ -22,6 +22,9 @@ def main() -> None:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--no-callbacks", action="store_true")
     parser.add_argument("--callback-delay", type=float, default=0.05)
+    parser.add_argument(
+        "--final-callbacks-only", action="store_true", help="no 'sent' callbacks, only the last"
+    )
     args = parser.parse_args()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -32,6 +35,7 @@ def main() -> None:
         latency=args.latency,
         callbacks=not args.no_callbacks,
         callback_delay=args.callback_delay,
+        final_callbacks_only=args.final_callbacks_only,
         port=args.port,
     )
     with standin:

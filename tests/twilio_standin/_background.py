@@ -78,7 +78,10 @@ class BackgroundServer:
 
     async def _listen(self) -> None:
         # No access log: at thousands of requests a second it would cost more than the handler.
-        self._runner = web.AppRunner(self.build_app(), access_log=None, handle_signals=False)
+        # Stopping does not wait long for requests still sleeping out their injected latency.
+        self._runner = web.AppRunner(
+            self.build_app(), access_log=None, handle_signals=False, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         # A deep accept backlog, so a burst of hundreds of new connections is not dropped
         # into SYN retransmits (a one-second stall that would look like server latency).

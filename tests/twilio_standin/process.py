@@ -27,6 +27,7 @@ def standin_process(
     latency: float = 0.1,
     callbacks: bool = True,
     callback_delay: float = 0.05,
+    final_callbacks_only: bool = False,
     account_sid: str = DEFAULT_ACCOUNT_SID,
     auth_token: str = DEFAULT_AUTH_TOKEN,
 ) -> Iterator[str]:
@@ -42,6 +43,8 @@ def standin_process(
     ]
     if not callbacks:
         command.append("--no-callbacks")
+    if final_callbacks_only:
+        command.append("--final-callbacks-only")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
