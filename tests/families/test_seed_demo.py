@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from families.management.commands.seed_demo import DEMO_PASSWORD, LOGINS
 from families.models import (
@@ -186,7 +187,9 @@ def test_the_printed_logins_work_and_pass_the_password_validators():
     output = seed()
     for _role, login, _what in LOGINS:
         assert printed(login, output), login
-        user = authenticate(username=login, password=DEMO_PASSWORD)
+        # With login rate limiting (django-axes) authenticate needs the request it checks.
+        request = RequestFactory().post("/accounts/login/")
+        user = authenticate(request, username=login, password=DEMO_PASSWORD)
         assert user is not None, login
         assert user.email == login
         validate_password(DEMO_PASSWORD, user)
