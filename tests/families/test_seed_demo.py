@@ -134,6 +134,9 @@ def test_every_number_is_a_valid_fictional_number_of_its_countrys():
     for number in numbers:
         assert FICTIONAL.match(number.e164), number.e164
         assert phone_parse(number.e164, country=number.organization.country) == number.e164
+    # No two owners share a number by accident (a STOP would otherwise silence both).
+    pairs = list(numbers.values_list("organization_id", "e164"))
+    assert len(pairs) == len(set(pairs))
 
 
 def test_every_opted_in_number_has_a_matching_latest_consent_event():

@@ -184,8 +184,13 @@ DEMO_GYMNASTICS = OrgSpec(
         StaffSpec("Nina", "Alvarez", "Front Desk"),
         StaffSpec("Sam", "Foster", "Office Manager", opted_in=False),
     ),
-    # 215 is left out: it holds the office's own contact number.
-    area_codes=(267, 484, 610, 856, 302, 201, 732, 908, 973, 212, 646, 718, 347, 516, 914, 410),
+    # 3,400 numbers, enough for about 1,500 families before any repeats. 215 is left out: it
+    # holds the office's own contact number.
+    area_codes=(
+        *(267, 484, 610, 856, 302, 201, 732, 908, 973, 212, 646, 718, 347, 516, 914, 410),
+        *(202, 203, 301, 412, 570, 585, 607, 617, 631, 716, 845, 862, 917, 305, 404, 312),
+        *(415, 213),
+    ),
     policy=_policy("Demo Gymnastics", "+12155550100"),
     families=300,
     parent_login="parent@demo.test",
