@@ -262,3 +262,14 @@ def test_the_invite_button_needs_a_csrf_token(staff_member, invitee):
     client.force_login(staff_member.user)
     assert client.post(invite_url(invitee)).status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_choosing_the_password_needs_a_csrf_token(
+    staff_client, invitee, django_capture_on_commit_callbacks
+):
+    invite(staff_client, invitee, django_capture_on_commit_callbacks)
+    client = Client(enforce_csrf_checks=True)
+    assert accept(client, link_in(mail.outbox[0])).status_code == 403
+    invitee.refresh_from_db()
+    assert not invitee.user.has_usable_password()
+    assert Invitation.objects.get().accepted_at is None

@@ -176,6 +176,8 @@ def test_every_portal_form_needs_a_csrf_token(guardian, emergency, mobile, polic
         (reverse("portal:texts_yes", args=[mobile.pk]), {"confirm": "on", "policy_version": 1}),
         (reverse("portal:texts_no", args=[mobile.pk]), {}),
         (reverse("portal:logout"), {}),
+        (reverse("portal:login"), {"username": "maria@example.test", "password": "x"}),
+        (reverse("portal:password_reset"), {"email": "maria@example.test"}),
     ]
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
