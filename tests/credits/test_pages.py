@@ -108,6 +108,40 @@ def test_an_admin_adds_a_test_card_and_sees_its_brand_and_last_four(
     assert "Visa ending 4242" in text(admin_client.get(reverse("credits:sms_voice_settings")))
 
 
+def test_the_elements_path_saves_the_card_a_browser_confirmed_on_a_setup_intent(
+    admin_client, org, stripe_backend
+):
+    """What Stripe Elements does in production: get a SetupIntent's client secret, confirm the
+    card with Stripe from the browser (played here by the gateway), post back only its id."""
+    from credits import stripe_gateway as gateway
+
+    secret = admin_client.post(reverse("credits:card_setup_intent")).json()["client_secret"]
+    setup_intent_id = secret.split("_secret_")[0]
+    gateway.setup_intent_confirm_test_card(
+        setup_intent_id=setup_intent_id,
+        number="5555555555554444",
+        exp_month=11,
+        exp_year=2033,
+        cvc="123",
+    )
+    response = admin_client.post(
+        reverse("credits:card"), {"setup_intent_id": setup_intent_id}, follow=True
+    )
+    assert "ending 4444" in text(response)
+    account = CreditAccount.objects.get(organization=org)
+    assert (account.card_last4, account.card_exp_month, account.card_exp_year) == ("4444", 11, 2033)
+
+
+def test_a_setup_intent_of_another_customer_is_refused(
+    admin_client, org, other_org, stripe_backend
+):
+    add_card(other_org)
+    theirs = payments.card_setup_start(organization=other_org)[0]
+    response = admin_client.post(reverse("credits:card"), {"setup_intent_id": theirs})
+    assert "belongs to someone else" in text(response)
+    assert not CreditAccount.objects.get(organization=org).has_card
+
+
 def test_the_test_card_form_says_it_is_test_mode(admin_client, stripe_backend):
     page = text(admin_client.get(reverse("credits:card")))
     assert "Test mode." in page
