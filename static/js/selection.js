@@ -71,21 +71,29 @@
     }
   });
 
-  // The SMS and Voice icons open a dialog with the server's latest count of the selection.
+  // A form marked data-selection-dialog (the SMS and Voice icons) opens the <dialog> its address
+  // answers with (asked with an HX-Request header), once the pending ticks are saved. An answer
+  // without a <dialog> (a full page), or an error: the form is submitted and the browser goes there.
   document.addEventListener("submit", (event) => {
     const form = event.target;
     if (!form.matches("form[data-selection-dialog]")) return;
     event.preventDefault();
+    const url = new URL(form.action, window.location.href);
+    new FormData(form).forEach((value, key) => url.searchParams.set(key, value));
     queue = queue.then(() =>
-      fetch(form.action, { credentials: "same-origin", headers: { "HX-Request": "true" } })
-        .then((response) => {
-          if (!response.ok) throw new Error();
-          return response.text();
-        })
+      fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } })
+        .then((response) => (response.ok ? response.text() : ""))
         .then((html) => {
           const slot = document.getElementById("selection-dialog-slot");
           slot.innerHTML = html;
-          slot.querySelector("dialog").showModal();
+          const dialog = slot.querySelector("dialog");
+          if (!dialog) {
+            slot.replaceChildren();
+            form.submit();
+            return;
+          }
+          if (window.htmx) window.htmx.process(slot); // dialogs with live parts (voice)
+          dialog.showModal();
         })
         .catch(() => { form.submit(); })
     );

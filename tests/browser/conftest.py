@@ -20,7 +20,9 @@ How to write one::
 - Chromium is Debian's (/usr/bin/chromium); Playwright's own browser download is never used. If it
   is missing the tests are skipped with a hint, or fail when the ``CI`` variable is set.
 - Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls from a
-  thread with a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which this file does.
+  thread with a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which the ``browser``
+  fixture does while a browser runs. The browser (and its loop) lives for one test module, so
+  the loop is gone before the rest of the suite runs code that starts its own (asyncio.run).
 """
 
 from __future__ import annotations
@@ -31,9 +33,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.factories import PASSWORD
@@ -62,7 +61,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: run `apt-get install chromium` (or .ci/run)."
@@ -70,7 +69,8 @@ def browser() -> Iterator[Browser]:
             pytest.fail(message)
         pytest.skip(message)
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
