@@ -10,13 +10,11 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import lru_cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -352,34 +350,40 @@ def _skip_unsubscribed(broadcast: Broadcast, claimed: list[Recipient]) -> list[R
     return [r for r in claimed if r.e164 not in stopped]
 
 
-@lru_cache(maxsize=1)
-def _executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(
-        max_workers=settings.SMS_SEND_CONCURRENCY, thread_name_prefix="sms-send"
-    )
-
-
 def _send_all(broadcast: Broadcast, recipients: list[Recipient], mps: int) -> list[_Outcome]:
-    provider = sms_provider()
     callback = settings.SITE_URL + reverse("broadcasts:twilio_status")
+    if settings.SMS_BACKEND == "outbox":  # the outbox writes to the (SQLite) database itself
+        return [_send_one_outbox(broadcast, r, mps, callback) for r in recipients]
+    from broadcasts import twilio_gateway
+    from broadcasts.fanout import send_concurrently
+
+    async def send(recipient: Recipient) -> str:
+        sent = await twilio_gateway.sms_send_async(
+            to=recipient.e164,
+            from_=broadcast.from_e164,
+            body=recipient.text,
+            status_callback=callback,
+        )
+        return sent.sid
+
+    results = send_concurrently(recipients, sender=broadcast.from_e164, per_second=mps, send=send)
+    return [_Outcome(recipient, sid=sid, error=error) for recipient, sid, error in results]
+
+
+def _send_one_outbox(broadcast: Broadcast, recipient: Recipient, mps: int, callback: str):
     from broadcasts.pacing import pace
 
-    def send(recipient: Recipient) -> _Outcome:
-        pace(sender=broadcast.from_e164, per_second=mps)
-        try:
-            sent = provider.sms_send(
-                to=recipient.e164,
-                from_=broadcast.from_e164,
-                body=recipient.text,
-                status_callback=callback,
-            )
-        except Exception as error:
-            return _Outcome(recipient, error=error)
-        return _Outcome(recipient, sid=sent.sid)
-
-    if settings.SMS_BACKEND == "outbox":  # the outbox writes to the (SQLite) database itself
-        return [send(r) for r in recipients]
-    return list(_executor().map(send, recipients))
+    pace(sender=broadcast.from_e164, per_second=mps)
+    try:
+        sent = sms_provider().sms_send(
+            to=recipient.e164,
+            from_=broadcast.from_e164,
+            body=recipient.text,
+            status_callback=callback,
+        )
+    except Exception as error:  # every failure is recorded, none is lost
+        return _Outcome(recipient, error=error)
+    return _Outcome(recipient, sid=sent.sid)
 
 
 def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
@@ -402,9 +406,7 @@ def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
         for outcome in accepted:
             outcome.recipient.status, outcome.recipient.provider_sid = Status.SENT, outcome.sid
             outcome.recipient.sent_at = now
-        Recipient.objects.bulk_update(
-            [o.recipient for o in accepted], ["status", "provider_sid", "sent_at"], batch_size=500
-        )
+        _mark_sent([o.recipient for o in accepted], now)
         AuditLogEntry.objects.bulk_create(
             [_audit_row(broadcast, o.recipient, now) for o in accepted], batch_size=500
         )
@@ -427,6 +429,27 @@ def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
         len(retry),
     )
     return {"sent": len(accepted), "failed": len(failed), "retry": len(retry), **delays}
+
+
+def _mark_sent(recipients: list[Recipient], now) -> None:
+    """One UPDATE ... FROM (VALUES ...) for a whole batch on PostgreSQL: Django's bulk_update
+    builds a CASE per row, several times slower at a thousand rows."""
+    if not recipients:
+        return
+    if connection.vendor != "postgresql":
+        Recipient.objects.bulk_update(recipients, ["status", "provider_sid", "sent_at"])
+        return
+    table = Recipient._meta.db_table
+    for start in range(0, len(recipients), 1000):
+        chunk = recipients[start : start + 1000]
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        params = [value for r in chunk for value in (r.pk, r.provider_sid)]
+        sql = (
+            f"UPDATE {table} AS r SET status = %s, sent_at = %s, provider_sid = v.sid "  # noqa: S608
+            f"FROM (VALUES {values}) AS v(id, sid) WHERE r.id = v.id"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Status.SENT, now, *params])
 
 
 def _resolve_ambiguous(broadcast: Broadcast, outcomes: list[_Outcome]) -> list[_Outcome]:

@@ -45,13 +45,13 @@ def wired(standin, live_server, settings, celery_worker_process):
     twilio_gateway.reset_client()
 
 
-def wait_until(predicate, *, timeout=60.0, what="condition"):
+def wait_until(predicate, *, timeout=60.0, what="condition", show=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}" + (f": {show()}" if show else ""))
 
 
 def statuses(broadcast):
@@ -80,7 +80,7 @@ def test_undelivered_callbacks_refund_through_the_worker_path(org, wired, standi
     ready(org, credits=100)
     good, bad = family_with_number(org), family_with_number(org)
     standin.deliver_as(bad.phone_numbers.get().e164, final_status="undelivered")
-    standin.fail_next(status=503, count=3)
+    standin.fail_next(status=429, count=3, retry_after=0)
     broadcast = services.broadcast_create(
         organization=org,
         sender=StaffMemberFactory(organization=org),
@@ -88,7 +88,8 @@ def test_undelivered_callbacks_refund_through_the_worker_path(org, wired, standi
         text="Hi",
     )
     wait_until(
-        lambda: statuses(broadcast) == {"delivered": 1, "undelivered": 1}, what="final statuses"
+        lambda: statuses(broadcast) == {"delivered": 1, "undelivered": 1},
+        what="final statuses", show=lambda: statuses(broadcast),
     )
     assert balance(org) == 99
 
