@@ -6,8 +6,8 @@ as sent, audit entries included), beside a sequential loop over the twilio SDK (
 and the stand-in's own ceiling measured by a minimal aiohttp client, with the ratios.
 Asserts nothing. Run by `make bench` (DATABASE_URL and CELERY_BROKER_URL come from there).
 
-Knobs (environment): BENCH_RECIPIENTS (10000), BENCH_WORKER_PROCESSES (2),
-SMS_SEND_CONCURRENCY (requests in flight per worker process, 100), SMS_BATCH_SIZE (250).
+Knobs (environment): BENCH_RECIPIENTS (10000), BENCH_WORKER_PROCESSES (4),
+SMS_SEND_CONCURRENCY (requests in flight per worker process, 200), SMS_BATCH_SIZE (500).
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsvoi
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "10000"))
-WORKERS = int(os.environ.get("BENCH_WORKER_PROCESSES", "2"))
-IN_FLIGHT = os.environ.get("SMS_SEND_CONCURRENCY", "100")
-BATCH = os.environ.get("SMS_BATCH_SIZE", "250")
+WORKERS = int(os.environ.get("BENCH_WORKER_PROCESSES", "4"))
+IN_FLIGHT = os.environ.get("SMS_SEND_CONCURRENCY", "200")
+BATCH = os.environ.get("SMS_BATCH_SIZE", "500")
 LATENCY = 0.1
 SID, TOKEN = "AC" + "b" * 32, "bench-token"
 
