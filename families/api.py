@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from families.list_selectors import rows_for, stable_order
+from families.list_selectors import page_rows, stable_order
 from families.models import Family, Student
 from families.selection import KINDS, Selection, SelectionError, kind_queryset, selection_count
 from smsvoice.models import StaffMember
@@ -134,12 +134,17 @@ class _DirectoryList(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular reading the types
             return KINDS[self.kind][0].objects.none()
-        return rows_for(
-            kind=self.kind, queryset=kind_queryset(organization=self.org, kind=self.kind)
-        )
+        return kind_queryset(organization=self.org, kind=self.kind)
 
     def filter_queryset(self, queryset):
         return stable_order(super().filter_queryset(queryset))
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        # Page the ids, then decorate only that page's rows (see list_selectors.page_rows).
+        base = self.get_queryset()
+        ids = self.paginate_queryset(self.filter_queryset(base).values_list("pk", flat=True))
+        rows = page_rows(kind=self.kind, queryset=base, ids=list(ids))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 @extend_schema(tags=["directory"], summary="Families, filtered like the Families page")

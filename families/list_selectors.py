@@ -1,8 +1,9 @@
 """Read paths of the Families, Students and Staff lists, shared by the HTML pages and the API.
 
-Each ``*_rows`` function decorates an already filtered queryset with what a row shows, in a
-fixed number of queries whatever the page size: related names through joins, the students of a
-page in one prefetch, and phone-number counts as correlated subqueries.
+Each ``*_rows`` function decorates a queryset with what a row shows, in a fixed number of
+queries whatever the page size: related names through joins, the students of a page in one
+prefetch, and phone-number counts as correlated subqueries. ``page_rows`` applies it to one
+page's ids only.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ ROWS = {"families": family_rows, "students": student_rows, "staff": staff_rows}
 
 def rows_for(*, kind: str, queryset: QuerySet) -> QuerySet:
     return ROWS[kind](queryset)
+
+
+def page_rows(*, kind: str, queryset: QuerySet, ids: list[int]) -> list:
+    """The rows of one page, decorated, in the order of ``ids``.
+
+    A page's ids are found first (filtered, sorted, OFFSET/LIMIT, no decoration), then only
+    those rows get their names and counts: with the counts in the paged query itself PostgreSQL
+    computes them for every skipped row too, so page 500 cost five times page 1.
+    """
+    by_id = {row.pk: row for row in rows_for(kind=kind, queryset=queryset.filter(pk__in=ids))}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def stable_order(queryset: QuerySet) -> QuerySet:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from families.list_selectors import rows_for, selected_among, stable_order
+from families.list_selectors import page_rows, selected_among, stable_order
 from families.selection import (
     Selection,
     SelectionError,
@@ -121,9 +121,12 @@ def _list_page(request: HttpRequest, listing: ListPage) -> HttpResponse:
     # An invalid filter shows no rows; the form says what to fix.
     valid = filterset.is_valid()
     matching = stable_order(filterset.qs) if valid else filterset.queryset.none()
-    page = Paginator(
-        rows_for(kind=listing.kind, queryset=matching), PAGE_SIZE, allow_empty_first_page=True
-    ).get_page(request.GET.get("page"))
+    page = Paginator(matching.values_list("pk", flat=True), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = page_rows(
+        kind=listing.kind, queryset=filterset.queryset, ids=list(page.object_list)
+    )
     filter_query = _filter_query(request.GET, filterset)
     selection = selection_from_session(request.session, kind=listing.kind)
     selected_ids, selected_count = _page_selection(request, selection, page)

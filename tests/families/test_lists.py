@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from families.models import Family
@@ -217,3 +219,18 @@ def test_the_family_list_takes_a_fixed_number_of_queries_for_fifty_rows(
     assert len(many.captured_queries) == len(few.captured_queries), (
         "3 rows and 50 rows must take the same queries (no query per row)"
     )
+
+
+@pytest.mark.parametrize("url", [FAMILIES, reverse("families_api:family_list")])
+def test_a_deep_page_counts_numbers_for_its_own_rows_only(staff_client, org, url):
+    families = FamilyFactory.create_batch(120, organization=org)
+    with CaptureQueriesContext(connection) as captured:
+        response = staff_client.get(url, {"page": 3, "sort": "-name"})
+    decorated = [q["sql"] for q in captured.captured_queries if '"phone_count"' in q["sql"]]
+    assert len(decorated) == 1
+    assert "OFFSET" not in decorated[0], "the counts must not be computed for skipped rows"
+    expected = [f.name for f in sorted(families, key=lambda f: f.name, reverse=True)][100:]
+    if url == FAMILIES:
+        assert _row_names(response) == expected
+    else:
+        assert [row["name"] for row in response.json()["results"]] == expected
