@@ -71,6 +71,9 @@ class Broadcast(models.Model):
         SENDING = "sending", "Sending"
         DONE = "done", "Done"
         CANCELLED = "cancelled", "Cancelled"
+        # Voice only: the staff member is recording it by phone; it waits for credits.
+        RECORDING = "recording", "Recording"
+        WAITING = "waiting", "Waiting for credits"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.SMS)
@@ -114,6 +117,8 @@ class Recipient(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
         EXCLUDED = "excluded", "Left out"
+        # Voice only: busy or no answer after every retry; charged as dialed.
+        UNANSWERED = "unanswered", "Busy or no answer"
 
     class Reason(models.TextChoices):
         NOT_OPTED_IN = "not_opted_in", "Not opted in to texts"
@@ -122,6 +127,7 @@ class Recipient(models.Model):
         NO_NUMBER = "no_number", "No phone number"
         DUPLICATE = "duplicate", "Same number selected more than once"
         CANCELLED = "cancelled", "Broadcast cancelled"
+        VOICE_OPTED_OUT = "voice_opt_out", "Asked not to be called (pressed 9)"
 
     REFUNDABLE = (Status.FAILED, Status.UNDELIVERED, Status.SKIPPED)
 
@@ -289,3 +295,190 @@ class DeliveryReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_sid}: {self.status}"
+
+
+# --- Voice broadcasts (US and Canada) ---------------------------------------------------------
+
+
+class VoiceMessage(models.Model):
+    """What a voice broadcast says: a recording made by phone, or text read out by a voice.
+
+    ``seconds`` is what each number dialed is charged by (1 credit per started minute): the
+    recording's length, or for text-to-speech an estimate from the number of words.
+    """
+
+    class Source(models.TextChoices):
+        RECORDING = "recording", "Recorded by phone"
+        TTS = "tts", "Text to speech"
+
+    broadcast = models.OneToOneField(Broadcast, on_delete=models.CASCADE, related_name="voice")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    recording_url = models.CharField(max_length=400, blank=True)
+    recording_sid = models.CharField(max_length=64, blank=True)
+    seconds = models.PositiveIntegerField(default=0)
+    tts_voice = models.CharField(max_length=40, blank=True)
+    tts_language = models.CharField(max_length=10, blank=True)
+    # Why a recorded broadcast waits instead of going out (credits short…), in words for staff.
+    waiting_reason = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} ({self.seconds}s)"
+
+
+class VoiceRecordingCall(models.Model):
+    """A call from the system to a staff member, driven by Twilio's requests for TwiML: to
+    record a broadcast, or to hear a text-to-speech message before sending it.
+
+    Recording::
+
+        calling ──answered──▶ waiting_for_hello ──speech / key──▶ recording ──Record──▶ recorded
+           │                        │                              ▲    │                 │ │ │
+           │                        └──hang up──▶ cancelled        └─2──┼─────────────────┘ │ │
+           └──busy / no answer / voicemail / error──▶ failed            └─hang up─▶ sending ◀─┘ │
+                                                      cancelled ◀──────── * ────────────────────┘
+                                                      (3 or hang up while recorded ──▶ sending)
+
+    Preview: calling ──answered──▶ playing ──hang up──▶ ended (or failed).
+
+    The call is charged once, when it ends, from its duration (``charged_at``); a recording is
+    dispatched once the call has ended in ``sending`` (the broadcast leaves ``recording``).
+    """
+
+    class Purpose(models.TextChoices):
+        RECORD = "record", "Record a broadcast"
+        PREVIEW = "preview", "Hear a text-to-speech message"
+
+    class Status(models.TextChoices):
+        CALLING = "calling", "Calling"
+        WAITING_FOR_HELLO = "waiting_for_hello", "Waiting for hello"
+        RECORDING = "recording", "Recording"
+        RECORDED = "recorded", "Recorded"
+        SENDING = "sending", "Sending"
+        PLAYING = "playing", "Playing the message"
+        ENDED = "ended", "Ended"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    broadcast = models.ForeignKey(
+        Broadcast, null=True, blank=True, on_delete=models.CASCADE, related_name="recording_calls"
+    )
+    staff_member = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.RECORD)
+    # In the TwiML URLs: Twilio's signature proves the request, the token names the call.
+    token = models.CharField(max_length=64, unique=True)
+    to_e164 = models.CharField(max_length=16)
+    from_e164 = models.CharField(max_length=16)
+    sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CALLING)
+    say_text = models.TextField(blank=True)
+    say_voice = models.CharField(max_length=40, blank=True)
+    say_language = models.CharField(max_length=10, blank=True)
+    recording_url = models.CharField(max_length=400, blank=True)
+    recording_sid = models.CharField(max_length=64, blank=True)
+    recording_seconds = models.PositiveIntegerField(default=0)
+    provider_status = models.CharField(max_length=12, blank=True)
+    answered_by = models.CharField(max_length=20, blank=True)
+    call_seconds = models.PositiveIntegerField(default=0)
+    credits_charged = models.PositiveIntegerField(default=0)
+    # Charged when the balance could not cover the call; collected before the broadcast goes.
+    credits_unpaid = models.PositiveIntegerField(default=0)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="recording_call_open", condition=Q(charged_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} call to {self.to_e164} ({self.status})"
+
+    @property
+    def debit_reference(self) -> str:
+        return f"voice-recording-call-{self.pk}"
+
+
+class VoiceCall(models.Model):
+    """One call placed to a recipient of a voice broadcast; a retry is a new one.
+
+    queued ──▶ ringing ──▶ in-progress ──▶ completed (answered: human or machine)
+       └────────────────────────────────▶ busy | no-answer | failed | canceled
+
+    The row is written before Twilio is asked (the intent) and its id is in the TwiML and
+    status URLs, so a callback that beats the worker's write of the sid still finds it, and a
+    crash between the two leaves evidence instead of a blind second call.
+    """
+
+    FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="voice_calls")
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="voice_calls")
+    sid = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    status = models.CharField(max_length=12, default="queued")
+    answered_by = models.CharField(max_length=20, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    error_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="voice_call_open", condition=Q(finished_at=None)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"call {self.sid or self.pk} ({self.status})"
+
+
+class VoiceOptOut(models.Model):
+    """A number that pressed 9 during a voice broadcast call: no more voice broadcasts from this
+    organization. Recorded with a ConsentEvent (channel voice) as evidence."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    e164 = models.CharField(max_length=16)
+    broadcast = models.ForeignKey(Broadcast, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "e164"], name="voice_optout_unique_number"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class VoicePreference(models.Model):
+    """What a staff member chose last time in the voice dialog: where to call them back, and
+    the text-to-speech voice."""
+
+    staff_member = models.OneToOneField(
+        StaffMember, on_delete=models.CASCADE, related_name="voice_preference"
+    )
+    callback_e164 = models.CharField(max_length=16, blank=True)
+    tts_voice = models.CharField(max_length=40, blank=True)
+    tts_language = models.CharField(max_length=10, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.staff_member}: {self.callback_e164}"

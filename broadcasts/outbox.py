@@ -79,3 +79,55 @@ def number_buy(*, phone_number: str, sms_url: str, voice_url: str, status_callba
 
 def number_release(*, sid: str) -> None:
     return None
+
+
+# --- calls (voice broadcasts): recorded as OutboxMessage(kind=call) ---------------------------
+
+
+def call_create(
+    *,
+    to: str,
+    from_: str,
+    url: str,
+    status_callback: str | None = None,
+    machine_detection: str | None = None,
+    **extra,
+):
+    """A call 'placed': the Outbox page lists it, and the voice pages can play what would
+    happen next (answered, busy…) through the same services as Twilio's callbacks."""
+    from broadcasts.twilio_gateway import CallInfo
+
+    sid = "CA" + secrets.token_hex(16)
+    OutboxMessage.objects.create(
+        kind=OutboxMessage.Kind.CALL,
+        sid=sid,
+        from_e164=from_,
+        to_e164=to,
+        body=f"Machine detection: {machine_detection}" if machine_detection else "",
+        url=url,
+        status_callback=status_callback or "",
+        status="queued",
+    )
+    return CallInfo(sid=sid, status="queued", to=to, from_=from_, answered_by=None, duration=None)
+
+
+def call_fetch(*, sid: str):
+    from broadcasts.twilio_gateway import CallInfo, ProviderError
+
+    call = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CALL, sid=sid).first()
+    if call is None:
+        raise ProviderError(f"No call {sid} in the outbox", permanent=True, status=404)
+    return CallInfo(
+        sid=sid,
+        status=call.status,
+        to=call.to_e164,
+        from_=call.from_e164,
+        answered_by=None,
+        duration=None,
+    )
+
+
+def call_update(*, sid: str, status: str | None = None, url=None, twiml=None):
+    if status:
+        OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CALL, sid=sid).update(status=status)
+    return call_fetch(sid=sid)

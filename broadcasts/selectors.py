@@ -57,8 +57,9 @@ def recipients_plan(
     rows, no_number = _numbers_of(organization, selection.kind, owners)
     if with_merge:
         _add_merge_values(organization, selection, rows)
+    called_off = _voice_opted_out(organization, rows) if channel == "voice" else set()
     for row in rows:
-        row.reason = _sms_reason(row) if channel == "sms" else ""
+        row.reason = _sms_reason(row) if channel == "sms" else _voice_reason(row, called_off)
     rows.sort(key=lambda r: r.reason != "")  # eligible first; stable keeps the list order
     recipients, excluded, seen = [], list(no_number), set()
     for row in rows:
@@ -82,6 +83,19 @@ def _sms_reason(row: PlannedRecipient) -> str:
     if not opted_in:
         return Reason.NOT_OPTED_IN
     return ""
+
+
+def _voice_opted_out(organization: Organization, rows: list[PlannedRecipient]) -> set[str]:
+    from broadcasts.models import VoiceOptOut
+
+    e164s = {row.e164 for row in rows}
+    found = VoiceOptOut.objects.for_org(organization).filter(e164__in=e164s)
+    return set(found.values_list("e164", flat=True))
+
+
+def _voice_reason(row: PlannedRecipient, called_off: set[str]) -> str:
+    # Voice needs no opt-in and reaches landlines; only a number that pressed 9 is left out.
+    return Reason.VOICE_OPTED_OUT if row.e164 in called_off else ""
 
 
 def _numbers_of(organization: Organization, kind: str, owners: QuerySet):

@@ -298,6 +298,10 @@ def recipients_send(*, broadcast_id: int, recipient_ids: list[int]) -> dict[str,
     broadcast = Broadcast.objects.select_related("organization").get(pk=broadcast_id)
     if broadcast.status != Broadcast.Status.SENDING:
         return {"claimed": 0}
+    if broadcast.channel == Broadcast.Channel.VOICE:  # calls: paced, retried, own outcomes
+        from broadcasts.voice_dial import recipients_call
+
+        return recipients_call(broadcast=broadcast, recipient_ids=recipient_ids)
     claimed = _claim(recipient_ids)
     if not claimed:
         return {"claimed": 0}
@@ -776,6 +780,10 @@ def recipient_reconcile(*, recipient: Recipient) -> int:
     from broadcasts.twilio_gateway import ProviderError
 
     broadcast = recipient.broadcast
+    if broadcast.channel == Broadcast.Channel.VOICE:  # a call under way is not a lost text
+        from broadcasts.voice_dial import call_reconcile
+
+        return call_reconcile(recipient=recipient)
     try:
         sid = _sent_sid(broadcast, recipient)
     except ProviderError:

@@ -19,3 +19,20 @@ def recipients_send(broadcast_id: int, recipient_ids: list[int]) -> dict[str, in
 @shared_task
 def broadcasts_sweep() -> dict[str, int]:
     return services.broadcasts_sweep()
+
+
+# --- voice broadcasts ---
+
+
+@shared_task(acks_late=True)
+def voice_broadcast_send(broadcast_id: int) -> str:
+    from broadcasts import voice
+
+    return voice.voice_broadcast_send(broadcast_id=broadcast_id).status
+
+
+@shared_task
+def voice_sweep() -> dict[str, int]:
+    from broadcasts import voice_dial
+
+    return voice_dial.voice_sweep()

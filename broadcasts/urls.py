@@ -20,3 +20,8 @@ urlpatterns = [
     path("webhooks/twilio/voice/", webhooks.twilio_voice_inbound, name="twilio_voice"),
     path("number/", views.sending_number, name="sending_number"),
 ]
+
+# Voice broadcasts (their own module, same namespace).
+from broadcasts.voice_urls import urlpatterns as voice_urlpatterns  # noqa: E402
+
+urlpatterns += voice_urlpatterns

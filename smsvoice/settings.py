@@ -264,7 +264,7 @@ VOICE_TTS_VOICES = {  # Twilio <Say> voice: its language
 VOICE_TTS_VOICE = env_choice("VOICE_TTS_VOICE", "Polly.Joanna", set(VOICE_TTS_VOICES))
 VOICE_TTS_LANGUAGE = VOICE_TTS_VOICES[VOICE_TTS_VOICE]
 CELERY_BEAT_SCHEDULE["voice-sweep"] = {
-    "task": "broadcasts.voice_tasks.voice_sweep",
+    "task": "broadcasts.tasks.voice_sweep",
     "schedule": 60.0,
 }
 
