@@ -446,6 +446,8 @@ def recording_call_recorded(
     Hanging up right after recording sends it, as the menu says."""
     if not url or seconds < 1:
         return False
+    if sid and sid == call.recording_sid:
+        return False  # the take being replaced (2 on the menu), reported late: nothing new
     moved = _call_move(
         call,
         CallStatus.RECORDED,

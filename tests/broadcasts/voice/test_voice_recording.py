@@ -170,6 +170,28 @@ def test_two_records_again_and_the_new_recording_is_the_one_sent(org, sender, re
     assert Recipient.objects.get(broadcast=broadcast, status="sending").credits == 2  # 1:01
 
 
+def test_a_late_report_of_the_replaced_take_does_not_come_back(org, sender, ready, phone, twilio):
+    ready()
+    call = start(org, sender, family_with_number(org))
+    staff_call = placed_call(phone, "+12025550199")
+    first = say_hello(twilio, answer(twilio, staff_call))
+    root = press(twilio, record(twilio, first, seconds=10, sid="REold"), "2")
+    twilio.post(  # Twilio's recording callback for the first take arrives only now
+        first.find("Record").get("recordingStatusCallback"),
+        {
+            "RecordingStatus": "completed",
+            "RecordingUrl": "https://api.twilio.com/r/REold",
+            "RecordingSid": "REold",
+            "RecordingDuration": "10",
+        },
+    )
+    call.refresh_from_db()
+    assert call.status == Status.RECORDING
+    record(twilio, root, seconds=20, sid="REnew")
+    call.refresh_from_db()
+    assert (call.status, call.recording_sid) == (Status.RECORDED, "REnew")
+
+
 def test_hanging_up_while_recording_sends_what_was_recorded(org, sender, ready, phone, twilio):
     ready()
     call = start(org, sender, family_with_number(org))
