@@ -17,6 +17,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
@@ -43,6 +44,7 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
     selection = selection_from_session(request.session, kind=kind)
     text = request.POST.get("text", "")
     action = request.POST.get("action", "")
+    refused = ""
     if action == "plain":
         text = segments.plain_equivalents(text)
     if action == "send" and request.method == "POST":
@@ -53,24 +55,33 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
                 selection=selection,
                 text=text,
             )
-        except services.BroadcastRefused as refused:
-            messages.error(request, str(refused))
+        except services.BroadcastRefused as error:
+            refused = str(error)
         else:
             selection_to_session(request.session, selection=type(selection)(kind=kind))
             messages.success(request, f"Sending {broadcast.recipient_count:,} messages.")
+            if request.headers.get("HX-Request"):  # from the dialog: the browser goes there
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = reverse("broadcasts:detail", args=[broadcast.pk])
+                return response
             return redirect("broadcasts:detail", pk=broadcast.pk)
     preview = services.broadcast_preview(
         organization=request.organization, selection=selection, text=text
     )
+    template = "broadcasts/compose.html"
+    if request.headers.get("HX-Request"):  # the list's SMS icon opens it as a dialog
+        template = "broadcasts/_compose_" + ("form" if request.method == "POST" else "dialog")
+        template += ".html"
     return render(
         request,
-        "broadcasts/compose.html",
+        template,
         {
             "kind": kind,
             "noun": NOUNS[kind],
             "text": text,
             "preview": preview,
             "confirming": action == "confirm" and preview.can_send,
+            "refused": refused,
             "back_url": request.GET.get("next") or f"/{kind}/",
         },
     )
