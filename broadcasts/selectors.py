@@ -36,6 +36,15 @@ class RecipientPlan:
         return dict(Counter(p.reason for p in self.excluded))
 
 
+def excluded_rows(excluded: dict[str, int]) -> list[dict]:
+    """Left-out counts as the compose windows and the API show them, with readable reasons."""
+    labels = dict(Recipient.Reason.choices)
+    return [
+        {"reason": reason, "label": labels.get(reason, reason), "count": count}
+        for reason, count in sorted(excluded.items())
+    ]
+
+
 def sending_number_active(*, organization: Organization) -> SendingNumber | None:
     return SendingNumber.objects.for_org(organization).filter(status="active").first()
 

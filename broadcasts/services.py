@@ -30,7 +30,12 @@ from broadcasts.models import (
     SendingNumber,
 )
 from broadcasts.provider import sms_provider
-from broadcasts.selectors import RecipientPlan, recipients_plan, sending_number_active
+from broadcasts.selectors import (
+    RecipientPlan,
+    excluded_rows,
+    recipients_plan,
+    sending_number_active,
+)
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import credits_debit, credits_refund
 from families.models import ConsentEvent, OptOut, PhoneNumber
@@ -80,13 +85,9 @@ class Preview:
         return segments.describe(segments.Parts(self.encoding, self.parts, 0, 0, 0, ()))
 
     def as_dict(self) -> dict:
-        labels = dict(Recipient.Reason.choices)
         return {
             "messages": self.messages,
-            "excluded": [
-                {"reason": reason, "label": labels.get(reason, reason), "count": count}
-                for reason, count in sorted(self.excluded.items())
-            ],
+            "excluded": excluded_rows(self.excluded),
             "excluded_total": self.excluded_total,
             "encoding": self.encoding,
             "parts": self.parts,
@@ -145,16 +146,16 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
             f"(about {limit:,} characters in {worst.encoding}). Shorten it."
         )
     if not plan.recipients:
-        problems.append(_nobody_message(preview.excluded))
+        problems.append(nobody_message(preview.excluded))
     return _Draft(plan=plan, texts=texts, parts=[p.parts for p in counted], preview=preview)
 
 
-def _nobody_message(excluded: dict[str, int]) -> str:
+def nobody_message(excluded: dict[str, int], *, can: str = "receive texts") -> str:
     if not excluded:
         return "Nobody is selected."
     labels = dict(Recipient.Reason.choices)
     why = ", ".join(f"{n} {labels[r].lower()}" for r, n in sorted(excluded.items()))
-    return f"None of the selected numbers can receive texts ({why})."
+    return f"None of the selected numbers can {can} ({why})."
 
 
 def broadcast_preview(*, organization: Organization, selection: Selection, text: str) -> Preview:
@@ -218,31 +219,23 @@ def _short_message(needed: int, available: int) -> str:
 
 def _recipient_rows(broadcast: Broadcast, draft: _Draft) -> Iterable[Recipient]:
     for planned, text, parts in zip(draft.plan.recipients, draft.texts, draft.parts, strict=True):
-        yield Recipient(
-            broadcast=broadcast,
-            organization_id=broadcast.organization_id,
-            e164=planned.e164,
-            family_id=planned.family_id,
-            student_id=planned.student_id,
-            staff_member_id=planned.staff_member_id,
-            owner_label=planned.owner_label[:200],
-            text=text,
-            parts=parts,
-            credits=parts,
-            status=Status.PENDING,
-        )
+        yield recipient_row(broadcast, planned, text=text, parts=parts, credits=parts)
     for planned in draft.plan.excluded:
-        yield Recipient(
-            broadcast=broadcast,
-            organization_id=broadcast.organization_id,
-            e164=planned.e164,
-            family_id=planned.family_id,
-            student_id=planned.student_id,
-            staff_member_id=planned.staff_member_id,
-            owner_label=planned.owner_label[:200],
-            status=Status.EXCLUDED,
-            reason=planned.reason,
-        )
+        yield recipient_row(broadcast, planned, status=Status.EXCLUDED, reason=planned.reason)
+
+
+def recipient_row(broadcast: Broadcast, planned, **fields) -> Recipient:
+    """An unsaved Recipient for a planned number (to bulk-create), with extra ``fields``."""
+    return Recipient(
+        broadcast=broadcast,
+        organization_id=broadcast.organization_id,
+        e164=planned.e164,
+        family_id=planned.family_id,
+        student_id=planned.student_id,
+        staff_member_id=planned.staff_member_id,
+        owner_label=planned.owner_label[:200],
+        **fields,
+    )
 
 
 def _enqueue_dispatch(broadcast_id: int) -> None:
@@ -338,19 +331,22 @@ def _claim(recipient_ids: list[int]) -> list[Recipient]:
 
 def _skip_unsubscribed(broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
     """A number that texted STOP after the broadcast was created is skipped and refunded."""
+    return skip_listed(
+        claimed,
+        opted_out=OptOut.objects.for_org(broadcast.organization),
+        reason=Recipient.Reason.UNSUBSCRIBED,
+    )
+
+
+def skip_listed(claimed: list[Recipient], *, opted_out, reason: str) -> list[Recipient]:
+    """Skip and refund the claimed recipients whose number is in ``opted_out`` (a queryset of
+    rows with an ``e164``) now; return the others, still to be sent."""
     stopped = set(
-        OptOut.objects.for_org(broadcast.organization)
-        .filter(e164__in=[r.e164 for r in claimed])
-        .values_list("e164", flat=True)
+        opted_out.filter(e164__in=[r.e164 for r in claimed]).values_list("e164", flat=True)
     )
     for recipient in claimed:
         if recipient.e164 in stopped:
-            _finish_unsent(
-                recipient,
-                Status.SKIPPED,
-                reason=Recipient.Reason.UNSUBSCRIBED,
-                from_states=(Status.SENDING,),
-            )
+            _finish_unsent(recipient, Status.SKIPPED, reason=reason, from_states=(Status.SENDING,))
     return [r for r in claimed if r.e164 not in stopped]
 
 

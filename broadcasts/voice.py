@@ -35,8 +35,18 @@ from broadcasts.models import (
     VoiceRecordingCall,
 )
 from broadcasts.provider import sms_provider
-from broadcasts.selectors import RecipientPlan, recipients_plan, sending_number_active
-from broadcasts.services import BroadcastRefused, _enqueue_dispatch
+from broadcasts.selectors import (
+    RecipientPlan,
+    excluded_rows,
+    recipients_plan,
+    sending_number_active,
+)
+from broadcasts.services import (
+    BroadcastRefused,
+    _enqueue_dispatch,
+    nobody_message,
+    recipient_row,
+)
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import InsufficientCredits, credits_debit
 from families.phones import phone_display, phone_parse
@@ -176,13 +186,9 @@ class VoicePreview:
         return minutes_seconds(self.seconds)
 
     def as_dict(self) -> dict:
-        labels = dict(Recipient.Reason.choices)
         return {
             "numbers": self.numbers,
-            "excluded": [
-                {"reason": reason, "label": labels.get(reason, reason), "count": count}
-                for reason, count in sorted(self.excluded.items())
-            ],
+            "excluded": excluded_rows(self.excluded),
             "excluded_total": self.excluded_total,
             "credits_per_minute": self.credits_per_minute,
             "seconds": self.seconds,
@@ -220,16 +226,8 @@ def _sending_problems(organization: Organization, plan: RecipientPlan) -> list[s
             "There is no sending number yet: an admin sets one up in Settings > SMS & Voice."
         )
     if not plan.recipients:
-        problems.append(_nobody_message(plan.excluded_by_reason))
+        problems.append(nobody_message(plan.excluded_by_reason, can="be called"))
     return problems
-
-
-def _nobody_message(excluded: dict[str, int]) -> str:
-    if not excluded:
-        return "Nobody is selected."
-    labels = dict(Recipient.Reason.choices)
-    why = ", ".join(f"{n} {labels[r].lower()}" for r, n in sorted(excluded.items()))
-    return f"None of the selected numbers can be called ({why})."
 
 
 # --- remembered choices -----------------------------------------------------------------------
@@ -744,31 +742,10 @@ def _write_recipients_and_debit(
 
 
 def _recipient_rows(broadcast: Broadcast, plan: RecipientPlan, label: str, per_number: int):
-    common = {"broadcast": broadcast, "organization_id": broadcast.organization_id}
     for planned in plan.recipients:
-        yield Recipient(
-            **common,
-            e164=planned.e164,
-            family_id=planned.family_id,
-            student_id=planned.student_id,
-            staff_member_id=planned.staff_member_id,
-            owner_label=planned.owner_label[:200],
-            text=label,
-            parts=per_number,
-            credits=per_number,
-            status=Status.PENDING,
-        )
+        yield recipient_row(broadcast, planned, text=label, parts=per_number, credits=per_number)
     for planned in plan.excluded:
-        yield Recipient(
-            **common,
-            e164=planned.e164,
-            family_id=planned.family_id,
-            student_id=planned.student_id,
-            staff_member_id=planned.staff_member_id,
-            owner_label=planned.owner_label[:200],
-            status=Status.EXCLUDED,
-            reason=planned.reason,
-        )
+        yield recipient_row(broadcast, planned, status=Status.EXCLUDED, reason=planned.reason)
 
 
 def _collect_unpaid_calls(broadcast: Broadcast, *, actor) -> None:

@@ -47,6 +47,7 @@ from broadcasts.services import (
     _enqueue_batches,
     _finish_unsent,
     broadcast_finish_if_done,
+    skip_listed,
 )
 from families.models import ConsentEvent, PhoneNumber
 from smsvoice.locks import try_lock
@@ -144,20 +145,11 @@ def _call_chunk(broadcast: Broadcast, ids: list[int], cps: int) -> Counter[str]:
 
 def _skip_opted_out(broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
     """A number that pressed 9 after this broadcast was created is not called (refunded)."""
-    stopped = set(
-        VoiceOptOut.objects.for_org(broadcast.organization)
-        .filter(e164__in=[r.e164 for r in claimed])
-        .values_list("e164", flat=True)
+    return skip_listed(
+        claimed,
+        opted_out=VoiceOptOut.objects.for_org(broadcast.organization),
+        reason=Recipient.Reason.VOICE_OPTED_OUT,
     )
-    for recipient in claimed:
-        if recipient.e164 in stopped:
-            _finish_unsent(
-                recipient,
-                Status.SKIPPED,
-                reason=Recipient.Reason.VOICE_OPTED_OUT,
-                from_states=(Status.SENDING,),
-            )
-    return [r for r in claimed if r.e164 not in stopped]
 
 
 def _place_all(broadcast: Broadcast, calls: list[VoiceCall], cps: int) -> list[_Placed]:
