@@ -46,7 +46,8 @@ def report(label: str, sent: int, wall: float, cpu: float, latencies: list[float
     median_ms = statistics.median(latencies) * 1000
     print(
         f"  {label:24s}: {sent / wall:6.0f} messages/s  p50 {median_ms:4.0f} ms  "
-        f"this process's CPU {cpu / wall:4.0%}  ({sent} sent in {wall:.1f} s)",
+        f"CPU {cpu / wall:4.0%} of a core, {cpu / sent * 1000:.2f} ms a message  "
+        f"({sent} sent in {wall:.1f} s)",
         flush=True,
     )
 
