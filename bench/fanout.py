@@ -7,7 +7,7 @@ and the stand-in's own ceiling measured by a minimal aiohttp client, with the ra
 Asserts nothing. Run by `make bench` (DATABASE_URL and CELERY_BROKER_URL come from there).
 
 Knobs (environment): BENCH_RECIPIENTS (10000), BENCH_WORKER_PROCESSES (4),
-SMS_SEND_CONCURRENCY (requests in flight per worker process, 200), SMS_BATCH_SIZE (500).
+SMS_SEND_CONCURRENCY (requests in flight per worker process, 250), SMS_BATCH_SIZE (1000).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "10000"))
 WORKERS = int(os.environ.get("BENCH_WORKER_PROCESSES", "4"))
-IN_FLIGHT = os.environ.get("SMS_SEND_CONCURRENCY", "200")
-BATCH = os.environ.get("SMS_BATCH_SIZE", "500")
+IN_FLIGHT = os.environ.get("SMS_SEND_CONCURRENCY", "250")
+BATCH = os.environ.get("SMS_BATCH_SIZE", "1000")
 LATENCY = 0.1
 SID, TOKEN = "AC" + "b" * 32, "bench-token"
 

@@ -244,8 +244,8 @@ if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
 # Sending: how many messages a sending number may send per second (Twilio's limit for the
 # number type), requests in flight per worker process, and tries before a message fails.
 SMS_DEFAULT_MPS = env_int("SMS_DEFAULT_MPS", 100, minimum=1)
-SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 200, minimum=1)
-SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 500, minimum=1)
+SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 250, minimum=1)
+SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
 
 # Voice broadcasts (US and Canada): the longest recording staff may make by phone (seconds),
