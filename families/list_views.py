@@ -291,30 +291,3 @@ def _safe_next(request: HttpRequest, listing: ListPage) -> str:
 
 def _wants_fragment(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-# --- The SMS and Voice icons: until sending lands, they only say what is selected. ---
-
-
-@staff_required
-@require_GET
-def selection_dialog(request: HttpRequest, kind: str, channel: str) -> HttpResponse:
-    listing = _listing(kind)
-    if channel not in CHANNELS:
-        raise Http404("No such channel.")
-    if channel == "voice" and not request.organization.voice_allowed:
-        raise Http404("Voice broadcasts are not available in your country.")
-    selection = selection_from_session(request.session, kind=kind)
-    count = _count(request, selection)
-    context = {
-        "list": listing,
-        "channel": channel,
-        "channel_name": CHANNELS[channel],
-        "selected_count": count,
-        "selected_noun": listing.noun(count),
-        "next_url": _safe_next(request, listing),
-    }
-    template = "families/_selection_dialog.html"
-    if not _wants_fragment(request):
-        template = "families/selection_dialog_page.html"
-    return render(request, template, context)

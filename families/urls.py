@@ -8,12 +8,7 @@ urlpatterns = [
     path("students/", list_views.student_list, name="student_list"),
     path("staff/", list_views.staff_list, name="staff_list"),
     path("selection/<str:kind>/", list_views.selection_update, name="selection"),
-    path(
-        "selection/<str:kind>/dialog/<str:channel>/",
-        list_views.selection_dialog,
-        name="selection_dialog",
-    ),
-    # The family page, staff pages and settings (h2).
+    # The family page, staff pages and settings.
     path("families/new/", views.family_create, name="family_create"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),
     path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),

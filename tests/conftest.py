@@ -169,25 +169,27 @@ def localstripe_url():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    log = tempfile.TemporaryFile()
-    launcher = Path(__file__).resolve().parent.parent / "bin" / "localstripe"
-    process = subprocess.Popen(
-        [sys.executable, str(launcher), "--port", str(port)], stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                log.seek(0)
-                raise RuntimeError(f"localstripe did not start:\n{log.read().decode()}") from None
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(10)
+    with tempfile.TemporaryFile() as log:
+        launcher = Path(__file__).resolve().parent.parent / "bin" / "localstripe"
+        process = subprocess.Popen(
+            [sys.executable, str(launcher), "--port", str(port)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    log.seek(0)
+                    raise RuntimeError(
+                        f"localstripe did not start:\n{log.read().decode()}"
+                    ) from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture

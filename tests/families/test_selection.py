@@ -13,7 +13,6 @@ from families.selection import (
     selection_queryset,
     selection_to_session,
 )
-from smsvoice.models import Organization
 from tests.factories import FamilyFactory, ProgramFactory, StaffMemberFactory, StudentFactory
 
 pytestmark = pytest.mark.django_db
@@ -317,35 +316,6 @@ def test_a_selection_whose_program_was_deleted_is_cleared_with_a_message(staff_c
     html = staff_client.get(FAMILIES).content.decode()
     assert "Your selection no longer matched anything, so it was cleared." in html
     assert _selection(staff_client).is_empty
-
-
-# --- The SMS and Voice icons' dialog ---
-
-
-def test_the_sms_dialog_says_how_many_are_selected_and_sends_nothing(staff_client, org):
-    program, _ = _swimmers(org, 7)
-    staff_client.post(SELECT_FAMILIES, {"action": "all-matching", "query": f"program={program.pk}"})
-    url = reverse("families:selection_dialog", args=["families", "sms"])
-    html = staff_client.get(url, **FRAGMENT).content.decode()
-    assert html.lstrip().startswith("<dialog")
-    assert "<strong>7</strong> families selected." in html
-    assert "Nothing has been sent." in html
-    page = staff_client.get(url).content.decode()
-    assert "<!doctype html>" in page and "<strong>7</strong> families selected." in page
-
-
-def test_the_voice_dialog_is_not_found_in_australia(staff_client, org):
-    url = reverse("families:selection_dialog", args=["students", "voice"])
-    assert staff_client.get(url).status_code == 200
-    Organization.objects.filter(pk=org.pk).update(country=Organization.Country.AU)
-    assert staff_client.get(url).status_code == 404
-    sms = reverse("families:selection_dialog", args=["students", "sms"])
-    assert staff_client.get(sms).status_code == 200
-
-
-def test_an_unknown_channel_is_not_found(staff_client):
-    url = reverse("families:selection_dialog", args=["families", "fax"])
-    assert staff_client.get(url).status_code == 404
 
 
 def test_students_selected_by_filter_count_students_not_families(org):
