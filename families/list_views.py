@@ -31,7 +31,6 @@ from families.selection import (
 from smsvoice.tenancy import staff_required
 
 PAGE_SIZE = 50
-CHANNELS = {"sms": "SMS", "voice": "Voice"}
 
 
 @dataclass(frozen=True)
