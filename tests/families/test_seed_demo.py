@@ -233,3 +233,16 @@ def test_a_family_count_below_one_is_refused_and_changes_nothing():
     with pytest.raises(CommandError, match="--families must be at least 1"):
         seed("--families", "0")
     assert not Organization.objects.exists()
+
+
+def test_each_demo_organization_can_text_at_once_and_a_second_run_adds_nothing():
+    from broadcasts.models import SendingNumber
+    from credits.models import LedgerEntry
+    from credits.selectors import credits_balance
+
+    seed()
+    seed()
+    for org in Organization.objects.all():
+        assert SendingNumber.objects.for_org(org).filter(status="active").count() == 1
+        assert LedgerEntry.objects.for_org(org).count() == 1
+        assert credits_balance(organization=org) == 2_000

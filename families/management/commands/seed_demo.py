@@ -408,6 +408,9 @@ class SeedResult:
     staff_added: int = 0
 
 
+DEMO_OPENING_CREDITS = 2_000
+
+
 def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> SeedResult:
     """Create what is missing of ``spec``'s organization; what exists is left as it is."""
     rng = random.Random(f"{SEED}:{spec.name}")
@@ -451,7 +454,29 @@ def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> See
     result.families_added = families_insert(organization=organization, plans=missing, policy=policy)
     if spec.parent_login:
         _parent_login_link(organization, spec.parent_login)
+    _ready_to_send(organization, spec)
     return result
+
+
+def _ready_to_send(organization: Organization, spec: OrgSpec) -> None:
+    """A demo organization can text at once: a sending number (the outbox 'owns' it) and an
+    opening balance, each given once and never again (a released number stays released)."""
+    from broadcasts.models import SendingNumber
+    from credits.models import LedgerEntry
+    from credits.services import credits_adjust
+
+    if not SendingNumber.objects.for_org(organization).exists():
+        area = spec.area_codes[0]
+        SendingNumber.objects.create(
+            organization=organization, e164=f"+1{area}5550100", provider_sid="PNdemo"
+        )
+    if not LedgerEntry.objects.for_org(organization).exists():
+        credits_adjust(
+            organization=organization,
+            credits=DEMO_OPENING_CREDITS,
+            memo="Demo opening balance",
+            reference="demo-opening-balance",
+        )
 
 
 def _directory_seed(organization: Organization, spec: OrgSpec) -> None:
