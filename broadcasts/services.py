@@ -295,7 +295,7 @@ def recipients_send(*, broadcast_id: int, recipient_ids: list[int]) -> dict[str,
         from broadcasts.voice_dial import recipients_call
 
         return recipients_call(broadcast=broadcast, recipient_ids=recipient_ids)
-    claimed = _claim(recipient_ids)
+    claimed = recipients_claim(recipient_ids)
     if not claimed:
         return {"claimed": 0}
     to_send = _skip_unsubscribed(broadcast, claimed)
@@ -313,7 +313,7 @@ def recipients_send(*, broadcast_id: int, recipient_ids: list[int]) -> dict[str,
     return counts
 
 
-def _claim(recipient_ids: list[int]) -> list[Recipient]:
+def recipients_claim(recipient_ids: list[int]) -> list[Recipient]:
     """Take pending recipients for this worker: a conditional update, so a duplicated task
     delivery or a second worker finds nothing left to send."""
     now = timezone.now()

@@ -47,6 +47,7 @@ from broadcasts.services import (
     _enqueue_batches,
     _finish_unsent,
     broadcast_finish_if_done,
+    recipients_claim,
     skip_listed,
 )
 from families.models import ConsentEvent, PhoneNumber
@@ -102,21 +103,6 @@ def recipients_call(*, broadcast: Broadcast, recipient_ids: list[int]) -> dict[s
     return dict(counts)
 
 
-def _claim(recipient_ids: list[int]) -> list[Recipient]:
-    """Pending → sending with a conditional update: a duplicated task finds nothing to call."""
-    now = timezone.now()
-    with transaction.atomic():
-        mine = list(
-            Recipient.objects.select_for_update(skip_locked=True)
-            .filter(id__in=recipient_ids, status=Status.PENDING)
-            .values_list("id", flat=True)
-        )
-        Recipient.objects.filter(id__in=mine, status=Status.PENDING).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-        )
-    return list(Recipient.objects.filter(id__in=mine, status=Status.SENDING).order_by("id"))
-
-
 @lru_cache(maxsize=1)
 def _executor() -> ThreadPoolExecutor:
     # Calls go out at a few a second: a few requests in flight keep up with any pacing.
@@ -130,7 +116,7 @@ def _error_details(error: Exception | None) -> tuple[str, str]:
 
 
 def _call_chunk(broadcast: Broadcast, ids: list[int], cps: int) -> Counter[str]:
-    claimed = _claim(ids)
+    claimed = recipients_claim(ids)
     counts: Counter[str] = Counter(claimed=len(claimed))
     to_call = _skip_opted_out(broadcast, claimed)
     counts["skipped"] += len(claimed) - len(to_call)
