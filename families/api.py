@@ -9,7 +9,6 @@ from __future__ import annotations
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +17,7 @@ from families.list_selectors import page_rows, stable_order
 from families.models import Family, Student
 from families.selection import KINDS, Selection, SelectionError, kind_queryset, selection_count
 from smsvoice.models import StaffMember
+from smsvoice.parsers import JSONParser
 
 
 class OrganizationFilterBackend(DjangoFilterBackend):

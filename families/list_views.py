@@ -14,7 +14,6 @@ from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from families.list_selectors import page_rows, selected_among, stable_order
@@ -28,6 +27,7 @@ from families.selection import (
     selection_queryset,
     selection_to_session,
 )
+from smsvoice.http import safe_next
 from smsvoice.tenancy import staff_required
 
 PAGE_SIZE = 50
@@ -201,7 +201,7 @@ def _bar_context(
 @require_POST
 def selection_update(request: HttpRequest, kind: str) -> HttpResponse:
     listing = _listing(kind)
-    next_url = _safe_next(request, listing)
+    next_url = safe_next(request, listing.url)
     selection = selection_from_session(request.session, kind=kind)
     try:
         selection = _apply(request, selection, request.POST.get("action", ""))
@@ -277,15 +277,6 @@ def _listing(kind: str) -> ListPage:
         return LISTS[kind]
     except KeyError:
         raise Http404("No such list.") from None
-
-
-def _safe_next(request: HttpRequest, listing: ListPage) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return listing.url
 
 
 def _wants_fragment(request: HttpRequest) -> bool:

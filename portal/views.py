@@ -25,6 +25,7 @@ from families.services import policy_current
 from portal import selectors, services
 from portal.access import client_ip, guardian_required
 from portal.forms import PhoneForm, PortalLoginForm, PortalPasswordResetForm, TextsYesForm
+from smsvoice.http import SafeNextMixin
 from smsvoice.tenancy import staff_required
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -195,12 +196,20 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-login_view = auth_views.LoginView.as_view(
+class _LoginView(SafeNextMixin, auth_views.LoginView):
+    pass
+
+
+class _LogoutView(SafeNextMixin, auth_views.LogoutView):
+    pass
+
+
+login_view = _LoginView.as_view(
     template_name="portal/login.html",
     authentication_form=PortalLoginForm,
     next_page="portal:home",
 )
-logout_view = auth_views.LogoutView.as_view(next_page="portal:login")
+logout_view = _LogoutView.as_view(next_page="portal:login")
 password_reset = auth_views.PasswordResetView.as_view(
     template_name="portal/password_reset_form.html",
     form_class=PortalPasswordResetForm,

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "smsvoice",
     "families",
@@ -297,12 +298,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON bodies are parsed with limits on size and nesting: a deeply nested body is a 400,
+    # not a RecursionError deep in the parser.
+    "DEFAULT_PARSER_CLASSES": [
+        "smsvoice.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+API_JSON_MAX_DEPTH = 20
+API_JSON_MAX_BYTES = 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "smsvoice API",
     "DESCRIPTION": "Families, students, staff, selections, broadcasts and credits.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs page are for staff, like the API they describe.
+    "SERVE_PERMISSIONS": ["smsvoice.tenancy.IsStaffOfOrganization"],
+    # Swagger UI is served from our own static files (drf-spectacular-sidecar), not a CDN:
+    # the docs work offline and under our Content-Security-Policy.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})

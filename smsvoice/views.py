@@ -1,6 +1,9 @@
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+
+from smsvoice.http import SafeNextMixin
 
 
 @login_required
@@ -17,3 +20,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+class LoginView(SafeNextMixin, auth_views.LoginView):
+    """The staff login; its `next` goes through safe_next like every other."""
+
+
+class LogoutView(SafeNextMixin, auth_views.LogoutView):
+    pass
