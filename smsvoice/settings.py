@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "axes",
     "smsvoice",
     "families",
@@ -103,6 +104,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -321,6 +323,27 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Content-Security-Policy (django-csp): scripts and styles from this site only, no inline
+# script or style anywhere (behaviour lives in static/js, looks in static/css), no framing. With
+# live Stripe keys the card page loads Stripe.js and its frames, so Stripe's origins are allowed.
+_STRIPE_JS = ["https://js.stripe.com", "https://*.js.stripe.com"]
+_LIVE_STRIPE = PAYMENTS_BACKEND == "stripe"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", *(_STRIPE_JS if _LIVE_STRIPE else [])],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *(["https://*.stripe.com"] if _LIVE_STRIPE else [])],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", *(["https://api.stripe.com"] if _LIVE_STRIPE else [])],
+        "frame-src": [*_STRIPE_JS, "https://hooks.stripe.com"] if _LIVE_STRIPE else ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
