@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed-stamp
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsvoice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 PYTEST_ARGS ?=
+# make run's address: `make run PORT=8100` serves there, SITE_URL's default (webhooks, links)
+# follows it, and localstripe moves to PORT+420 so two demos can run side by side.
+PORT ?= 8000
+LOCALSTRIPE_PORT ?= $(shell echo $$(( $(PORT) + 420 )))
 
 .PHONY: install run test dev lint bench services clean
 
@@ -19,12 +23,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the embedded demo on http://127.0.0.1:8000 (SQLite, in-process tasks, outbox providers,
+## run: the embedded demo on http://127.0.0.1:$(PORT) (SQLite, in-process tasks, outbox providers,
 ##      card payments in test mode against bin/localstripe)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
-	bin/with-localstripe $(PY) manage.py runserver 127.0.0.1:8000
+	PORT=$(PORT) LOCALSTRIPE_PORT=$(LOCALSTRIPE_PORT) \
+		bin/with-localstripe $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite against real PostgreSQL and Redis (started here if stopped)
 test: install services
@@ -38,6 +43,7 @@ services:
 dev: install services
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/smsvoice_dev} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
+	PORT=$(PORT) LOCALSTRIPE_PORT=$(LOCALSTRIPE_PORT) \
 		bin/with-localstripe bin/dev
 
 lint: install

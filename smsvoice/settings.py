@@ -78,7 +78,9 @@ if not DEBUG and SECRET_KEY == _DEMO_SECRET:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public address Twilio and Stripe call back; also what webhook signatures are checked against.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Unset, it is the demo's own address: `make run PORT=8100` serves on 127.0.0.1:8100.
+PORT = env_int("PORT", 8000, minimum=1)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -194,6 +196,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+# Files served at the site's root, for clients that ask there without reading the page:
+# /favicon.ico (the pages themselves link static/favicon.svg).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -353,7 +358,15 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "filters": {"client_errors_on_one_line": {"()": "smsvoice.logs.ClientErrorsOnOneLine"}},
+    "loggers": {
+        # Django's default config gives "django" its own console handler too: with root's, every
+        # record of a django.* logger was printed twice. Root's handler alone prints them.
+        "django": {"handlers": [], "level": LOG_LEVEL},
+        # A 403 or 404 is one line (path and reason), not a traceback; see smsvoice/logs.py.
+        "django.request": {"filters": ["client_errors_on_one_line"]},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG:
