@@ -53,7 +53,7 @@ def report(label: str, sent: int, wall: float, cpu: float, latencies: list[float
 
 
 def threaded(threads: int) -> None:
-    from broadcasts import twilio_gateway as gateway
+    from broadcasts.providers import twilio as gateway
 
     latencies: list[float] = []
     stop_at = time.monotonic() + DURATION
@@ -75,7 +75,7 @@ def threaded(threads: int) -> None:
 
 
 def evented(concurrency: int) -> None:
-    from broadcasts import twilio_gateway as gateway
+    from broadcasts.providers import twilio as gateway
 
     latencies: list[float] = []
 

@@ -10,9 +10,10 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from broadcasts import services
 from broadcasts.models import Broadcast
+from broadcasts.recipients import BroadcastRefused
 from broadcasts.selectors import broadcast_progress
+from broadcasts.sms import compose
 from families.selection import Selection, SelectionError
 
 
@@ -71,7 +72,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
 @api_view(["POST"])
 def broadcast_preview(request: Request) -> Response:
     data = _valid(request)
-    preview = services.broadcast_preview(
+    preview = compose.broadcast_preview(
         organization=request._request.organization,
         selection=data["selection"],
         text=data["text"],
@@ -105,13 +106,13 @@ class BroadcastListCreate(ListAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(request)
         try:
-            broadcast = services.broadcast_create(
+            broadcast = compose.broadcast_create(
                 organization=request._request.organization,
                 sender=request._request.staff_member,
                 selection=data["selection"],
                 text=data["text"],
             )
-        except services.BroadcastRefused as refused:
+        except BroadcastRefused as refused:
             return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(BroadcastSerializer(broadcast).data, status=status.HTTP_201_CREATED)
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from broadcasts import api, voice_api
+from broadcasts import api
+from broadcasts.voice import api as voice_api
 
 urlpatterns = [
     path("broadcasts/preview/", api.broadcast_preview, name="api-broadcast-preview"),

@@ -1,24 +1,28 @@
 """Thin tasks that take ids; each calls one service. Retries of provider errors are per
-recipient (pending with a next attempt time), so a task itself never resends a batch."""
+recipient (pending with a next attempt time), so a task itself never resends a batch.
+
+The engine enqueues these by name (``broadcasts.engine.queue.task``), so no service module
+imports this one and this one imports only services: no import circle."""
 
 from celery import shared_task
 
-from broadcasts import services
+from broadcasts.engine import queue, sweep
+from broadcasts.voice import dial, recording
 
 
 @shared_task(acks_late=True)
 def broadcast_dispatch(broadcast_id: int) -> dict[str, int]:
-    return services.broadcast_dispatch(broadcast_id=broadcast_id)
+    return queue.broadcast_dispatch(broadcast_id=broadcast_id)
 
 
 @shared_task(acks_late=True)
 def recipients_send(broadcast_id: int, recipient_ids: list[int]) -> dict[str, int]:
-    return services.recipients_send(broadcast_id=broadcast_id, recipient_ids=recipient_ids)
+    return queue.recipients_send(broadcast_id=broadcast_id, recipient_ids=recipient_ids)
 
 
 @shared_task
 def broadcasts_sweep() -> dict[str, int]:
-    return services.broadcasts_sweep()
+    return sweep.broadcasts_sweep()
 
 
 # --- voice broadcasts ---
@@ -26,13 +30,9 @@ def broadcasts_sweep() -> dict[str, int]:
 
 @shared_task(acks_late=True)
 def voice_broadcast_send(broadcast_id: int) -> str:
-    from broadcasts import voice
-
-    return voice.voice_broadcast_send(broadcast_id=broadcast_id).status
+    return recording.voice_broadcast_send(broadcast_id=broadcast_id).status
 
 
 @shared_task
 def voice_sweep() -> dict[str, int]:
-    from broadcasts import voice_dial
-
-    return voice_dial.voice_sweep()
+    return dial.voice_sweep()

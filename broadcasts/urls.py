@@ -22,6 +22,6 @@ urlpatterns = [
 ]
 
 # Voice broadcasts (their own module, same namespace).
-from broadcasts.voice_urls import urlpatterns as voice_urlpatterns  # noqa: E402
+from broadcasts.voice.urls import urlpatterns as voice_urlpatterns  # noqa: E402
 
 urlpatterns += voice_urlpatterns

@@ -21,9 +21,15 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
-from broadcasts import segments, services
+from broadcasts.engine import refund
 from broadcasts.models import Broadcast, OutboxMessage, Recipient, SendingNumber
+from broadcasts.numbers import sending_number_buy, sending_number_release, sending_numbers_search
+from broadcasts.recipients import BroadcastRefused
 from broadcasts.selectors import audit_entries, broadcast_progress, sending_number_active
+from broadcasts.sms import segments
+from broadcasts.sms.compose import broadcast_create, broadcast_preview
+from broadcasts.sms.delivery import delivery_status_record
+from broadcasts.sms.replies import inbound_sms_handle
 from families.selection import KINDS, selection_from_session, selection_to_session
 from smsvoice.models import StaffMember
 from smsvoice.tenancy import admin_required, staff_required
@@ -31,7 +37,7 @@ from smsvoice.tenancy import admin_required, staff_required
 NOUNS = {"families": "families", "students": "students", "staff": "staff members"}
 
 
-def _kind_or_404(kind: str) -> str:
+def kind_or_404(kind: str) -> str:
     if kind not in KINDS:
         raise Http404("Unknown list")
     return kind
@@ -40,7 +46,7 @@ def _kind_or_404(kind: str) -> str:
 @staff_required
 def compose(request: HttpRequest, kind: str) -> HttpResponse:
     """The SMS compose window: live counts and cost, a confirmation step, then send."""
-    kind = _kind_or_404(kind)
+    kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
     text = request.POST.get("text", "")
     action = request.POST.get("action", "")
@@ -49,13 +55,13 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
         text = segments.plain_equivalents(text)
     if action == "send" and request.method == "POST":
         try:
-            broadcast = services.broadcast_create(
+            broadcast = broadcast_create(
                 organization=request.organization,
                 sender=request.staff_member,
                 selection=selection,
                 text=text,
             )
-        except services.BroadcastRefused as error:
+        except BroadcastRefused as error:
             refused = str(error)
         else:
             selection_to_session(request.session, selection=type(selection)(kind=kind))
@@ -65,7 +71,7 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
                 response["HX-Redirect"] = reverse("broadcasts:detail", args=[broadcast.pk])
                 return response
             return redirect("broadcasts:detail", pk=broadcast.pk)
-    preview = services.broadcast_preview(
+    preview = broadcast_preview(
         organization=request.organization, selection=selection, text=text
     )
     template = "broadcasts/compose.html"
@@ -91,9 +97,9 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
 @require_POST
 def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
     """The compose window's live part (htmx): recounted as the message is typed."""
-    kind = _kind_or_404(kind)
+    kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
-    preview = services.broadcast_preview(
+    preview = broadcast_preview(
         organization=request.organization,
         selection=selection,
         text=request.POST.get("text", ""),
@@ -157,7 +163,7 @@ def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
-    cancelled = services.broadcast_cancel(broadcast=broadcast)
+    cancelled = refund.broadcast_cancel(broadcast=broadcast)
     messages.success(request, f"Cancelled; {cancelled:,} unsent messages were refunded.")
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
@@ -293,7 +299,7 @@ def outbox_reply(request: HttpRequest) -> HttpResponse:
         return redirect("broadcasts:outbox")
     if not OutboxMessage.objects.filter(from_e164__in=numbers, to_e164=sender).exists():
         return HttpResponseBadRequest("Reply from a number this organization has texted.")
-    reply = services.inbound_sms_handle(
+    reply = inbound_sms_handle(
         to_e164=numbers[0], from_e164=sender, body=request.POST.get("body", "")
     )
     if reply:
@@ -326,7 +332,7 @@ def outbox_deliver(request: HttpRequest) -> HttpResponse:
         pending = pending.filter(sid=request.POST["sid"])
     count = 0
     for message in pending[:5000]:
-        services.delivery_status_record(
+        delivery_status_record(
             sid=message.sid, status=final, error_code="30003" if final == "undelivered" else ""
         )
         OutboxMessage.objects.filter(pk=message.pk).update(status=final)
@@ -345,19 +351,19 @@ def sending_number(request: HttpRequest) -> HttpResponse:
     found, area_code = [], request.GET.get("area_code", "").strip()
     try:
         if request.method == "POST" and request.POST.get("action") == "buy":
-            number = services.sending_number_buy(
+            number = sending_number_buy(
                 organization=org, phone_number=request.POST.get("phone_number", "")
             )
             messages.success(request, f"{number.e164} is now your sending number.")
             return redirect("broadcasts:sending_number")
         if request.method == "POST" and request.POST.get("action") == "release":
-            released = services.sending_number_release(organization=org)
+            released = sending_number_release(organization=org)
             if released:
                 messages.success(request, f"{released.e164} was released.")
             return redirect("broadcasts:sending_number")
         if "area_code" in request.GET:
-            found = services.sending_numbers_search(organization=org, area_code=area_code)
-    except services.BroadcastRefused as refused:
+            found = sending_numbers_search(organization=org, area_code=area_code)
+    except BroadcastRefused as refused:
         messages.error(request, str(refused))
     from credits.selectors import credit_account
 

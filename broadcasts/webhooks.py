@@ -15,11 +15,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from broadcasts import services
+from broadcasts.sms.delivery import delivery_status_record
+from broadcasts.sms.replies import inbound_sms_handle
 
 
-def _signed_by_twilio(request: HttpRequest) -> bool:
-    from broadcasts.twilio_gateway import webhook_signature_valid
+def signed_by_twilio(request: HttpRequest) -> bool:
+    from broadcasts.providers.twilio import webhook_signature_valid
 
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not settings.TWILIO_AUTH_TOKEN:
@@ -37,12 +38,12 @@ def _twiml(message: str | None) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Invalid signature")
     sid = request.POST.get("MessageSid", "")
     status = request.POST.get("MessageStatus", "")
     if sid and status:
-        services.delivery_status_record(
+        delivery_status_record(
             sid=sid, status=status, error_code=request.POST.get("ErrorCode", "")
         )
     return HttpResponse(status=204)
@@ -51,9 +52,9 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_sms_inbound(request: HttpRequest) -> HttpResponse:
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Invalid signature")
-    reply = services.inbound_sms_handle(
+    reply = inbound_sms_handle(
         to_e164=request.POST.get("To", ""),
         from_e164=request.POST.get("From", ""),
         body=request.POST.get("Body", ""),
@@ -66,7 +67,7 @@ def twilio_sms_inbound(request: HttpRequest) -> HttpResponse:
 @require_POST
 def twilio_voice_inbound(request: HttpRequest) -> HttpResponse:
     """Someone called the sending number: say whose it is and how to reach them."""
-    if not _signed_by_twilio(request):
+    if not signed_by_twilio(request):
         return HttpResponseForbidden("Invalid signature")
     from broadcasts.models import SendingNumber
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from broadcasts.voice import minutes_seconds
-from broadcasts.voice_selectors import (
+from broadcasts.voice.recording import minutes_seconds
+from broadcasts.voice.selectors import (
     CallProgress,
     latest_recording_call,
     recipients_with_calls,
@@ -34,7 +34,7 @@ def voice_recording_progress(broadcast) -> CallProgress | None:
 
 @register.simple_tag
 def voice_progress_of(broadcast) -> dict:
-    from broadcasts.voice_selectors import voice_progress
+    from broadcasts.voice.selectors import voice_progress
 
     return voice_progress(broadcast=broadcast)
 

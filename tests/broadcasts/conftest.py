@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from broadcasts.twilio_gateway import reset_client
+from broadcasts.providers.twilio import reset_client
 from tests.twilio_standin import CallbackSink, TwilioStandin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

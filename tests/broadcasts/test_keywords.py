@@ -1,6 +1,6 @@
 import pytest
 
-from broadcasts.keywords import Keyword, keyword_of
+from broadcasts.sms.keywords import Keyword, keyword_of
 
 
 @pytest.mark.parametrize(

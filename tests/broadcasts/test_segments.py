@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.segments import (
+from broadcasts.sms.segments import (
     GSM7,
     GSM7_BASIC,
     GSM7_EXTENSION,

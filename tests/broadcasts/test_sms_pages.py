@@ -150,14 +150,14 @@ def test_plain_equivalents_replace_the_characters_that_force_ucs2(staff_client, 
 def test_the_audit_log_lists_and_exports_only_this_organizations_messages(
     staff_client, org, other_org, outbox, django_capture_on_commit_callbacks
 ):
-    from broadcasts import services
+    from broadcasts.sms.compose import broadcast_create
     from tests.factories import StaffMemberFactory
 
     for organization, text in ((org, "Ours"), (other_org, "=Theirs")):
         sender_ready(organization, credits=5, e164="+1415555010" + str(organization.pk % 10))
         family = family_with_number(organization)
         with django_capture_on_commit_callbacks(execute=True):
-            services.broadcast_create(
+            broadcast_create(
                 organization=organization,
                 sender=StaffMemberFactory(organization=organization),
                 selection=families_selection(family),
@@ -186,13 +186,13 @@ def test_another_organizations_broadcast_is_404(staff_client, other_org):
 def test_the_outbox_reply_plays_the_phone_for_stop(
     staff_client, org, outbox, django_capture_on_commit_callbacks
 ):
-    from broadcasts import services
+    from broadcasts.sms.compose import broadcast_create
     from tests.factories import StaffMemberFactory
 
     sender_ready(org)
     family = family_with_number(org)
     with django_capture_on_commit_callbacks(execute=True):
-        services.broadcast_create(
+        broadcast_create(
             organization=org,
             sender=StaffMemberFactory(organization=org),
             selection=families_selection(family),
@@ -208,13 +208,13 @@ def test_the_outbox_reply_plays_the_phone_for_stop(
 def test_the_outbox_can_report_delivery_like_a_carrier(
     staff_client, org, outbox, django_capture_on_commit_callbacks
 ):
-    from broadcasts import services
+    from broadcasts.sms.compose import broadcast_create
     from tests.factories import StaffMemberFactory
 
     sender_ready(org, credits=5)
     family = family_with_number(org)
     with django_capture_on_commit_callbacks(execute=True):
-        broadcast = services.broadcast_create(
+        broadcast = broadcast_create(
             organization=org,
             sender=StaffMemberFactory(organization=org),
             selection=families_selection(family),

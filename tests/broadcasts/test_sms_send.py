@@ -4,8 +4,12 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from broadcasts import services
+from broadcasts.engine.queue import broadcast_dispatch, recipients_send
+from broadcasts.engine.sweep import broadcasts_sweep
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient
+from broadcasts.recipients import BroadcastRefused
+from broadcasts.sms.compose import broadcast_create, broadcast_preview
+from broadcasts.sms.replies import inbound_sms_handle
 from families.selection import Selection
 from tests.broadcasts.sms_helpers import (
     balance,
@@ -38,7 +42,7 @@ def sms(twilio_standin, settings, eager_tasks, django_capture_on_commit_callback
 
     def send(org, sender, selection, text):
         with django_capture_on_commit_callbacks(execute=True):
-            return services.broadcast_create(
+            return broadcast_create(
                 organization=org, sender=sender, selection=selection, text=text
             )
 
@@ -97,7 +101,7 @@ def test_opt_in_and_stop_are_honoured_with_reasons(org, sender, sms, twilio_stan
     stopped = family_with_number(org)
     unsubscribe(org, stopped.phone_numbers.get().e164)
     nobody = FamilyFactory(organization=org)
-    preview = services.broadcast_preview(
+    preview = broadcast_preview(
         organization=org,
         selection=families_selection(yes, no, landline, stopped, nobody),
         text="Hi",
@@ -188,7 +192,7 @@ def test_when_twilio_cannot_say_the_message_waits_for_the_sweep(
         claimed_at=timezone.now() - timezone.timedelta(minutes=10)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.broadcasts_sweep()  # not at Twilio: back to pending, sent again
+        broadcasts_sweep()  # not at Twilio: back to pending, sent again
     recipient.refresh_from_db()
     assert recipient.status == Recipient.Status.SENT
     assert len(twilio_standin.messages) == 1
@@ -211,8 +215,8 @@ def test_a_duplicated_task_delivery_sends_nothing_twice(org, sender, sms, twilio
     broadcast = sms(org, sender, families_selection(*families), "Once")
     ids = list(broadcast.recipients.values_list("pk", flat=True))
     Broadcast.objects.filter(pk=broadcast.pk).update(status=Broadcast.Status.SENDING)
-    services.recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
-    services.broadcast_dispatch(broadcast_id=broadcast.pk)
+    recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
+    broadcast_dispatch(broadcast_id=broadcast.pk)
     assert len(twilio_standin.messages) == 5
     assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 5
 
@@ -223,15 +227,15 @@ def test_a_number_that_texts_stop_before_its_turn_is_skipped_and_refunded(
     settings.SMS_BACKEND = "twilio"
     sender_ready(org, credits=10)
     keep, leave = family_with_number(org), family_with_number(org)
-    broadcast = services.broadcast_create(  # on_commit not run: nothing sent yet
+    broadcast = broadcast_create(  # on_commit not run: nothing sent yet
         organization=org, sender=sender, selection=families_selection(keep, leave), text="Hi"
     )
-    services.inbound_sms_handle(
+    inbound_sms_handle(
         to_e164="+14155550100", from_e164=leave.phone_numbers.get().e164, body="stop"
     )
-    services.broadcast_dispatch(broadcast_id=broadcast.pk)
+    broadcast_dispatch(broadcast_id=broadcast.pk)
     ids = list(broadcast.recipients.values_list("pk", flat=True))
-    services.recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
+    recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
     skipped = broadcast.recipients.get(family=leave)
     assert skipped.status == Recipient.Status.SKIPPED
     assert skipped.reason == Recipient.Reason.UNSUBSCRIBED
@@ -259,8 +263,8 @@ def test_a_bad_text_is_refused_and_changes_nothing(org, sender, text, message):
     sender_ready(org)
     family = family_with_number(org)
     before = _snapshot(org)
-    with pytest.raises(services.BroadcastRefused, match=message.replace("{", r"\{")):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match=message.replace("{", r"\{")):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(family), text=text
         )
     assert _snapshot(org) == before
@@ -270,8 +274,8 @@ def test_nobody_eligible_is_refused(org, sender):
     sender_ready(org)
     family = family_with_number(org, opted_in=False)
     before = _snapshot(org)
-    with pytest.raises(services.BroadcastRefused, match="1 not opted in"):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match="1 not opted in"):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(family), text="Hi"
         )
     assert _snapshot(org) == before
@@ -281,8 +285,8 @@ def test_short_credits_are_refused_before_anything_goes_out(org, sender, twilio_
     sender_ready(org, credits=2)
     families = [family_with_number(org) for _ in range(3)]
     before = _snapshot(org)
-    with pytest.raises(services.BroadcastRefused, match="needs 3 credits but only 2"):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match="needs 3 credits but only 2"):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(*families), text="Hi"
         )
     assert _snapshot(org) == before
@@ -292,8 +296,8 @@ def test_short_credits_are_refused_before_anything_goes_out(org, sender, twilio_
 def test_no_sending_number_is_refused(org, sender):
     give_credits(org, 10)
     family = family_with_number(org)
-    with pytest.raises(services.BroadcastRefused, match="no sending number"):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match="no sending number"):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(family), text="Hi"
         )
     assert Broadcast.objects.count() == 0
@@ -308,8 +312,8 @@ def test_a_suspended_organization_cannot_send(org, sender):
         sending_suspended_at=timezone.now(), sending_suspended_reason="the monthly fee is unpaid"
     )
     before = _snapshot(org)
-    with pytest.raises(services.BroadcastRefused, match="suspended"):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match="suspended"):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(family), text="Hi"
         )
     assert _snapshot(org) == before
@@ -318,7 +322,7 @@ def test_a_suspended_organization_cannot_send(org, sender):
 def test_another_organizations_ids_select_nobody(org, other_org, sender):
     sender_ready(org)
     theirs = family_with_number(other_org)
-    with pytest.raises(services.BroadcastRefused, match="Nobody is selected"):
-        services.broadcast_create(
+    with pytest.raises(BroadcastRefused, match="Nobody is selected"):
+        broadcast_create(
             organization=org, sender=sender, selection=families_selection(theirs), text="Hi"
         )

@@ -180,11 +180,11 @@ def test_an_unknown_message_id_is_answered_and_ignored(client, org):
 
 
 def test_a_callback_that_comes_before_the_id_is_recorded_is_applied_later(org):
-    from broadcasts import services
+    from broadcasts.sms.delivery import apply_early_receipts, delivery_status_record
 
-    services.delivery_status_record(sid="SMearly", status="delivered")
+    delivery_status_record(sid="SMearly", status="delivered")
     recipient = _sent_recipient(org, sid="SMearly")
     Recipient.objects.filter(pk=recipient.pk).update(status="sent")
-    services._apply_early_receipts(["SMearly"])
+    apply_early_receipts(["SMearly"])
     recipient.refresh_from_db()
     assert recipient.status == Recipient.Status.DELIVERED

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from broadcasts import services
+from broadcasts.engine.sweep import broadcasts_sweep
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient
+from broadcasts.sms.compose import broadcast_create
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 from tests.broadcasts.sms_helpers import sender_ready as ready
 from tests.factories import StaffMemberFactory
@@ -28,7 +29,7 @@ def standin():
 @pytest.fixture
 def wired(standin, live_server, settings, celery_worker_process):
     """The worker and this process both talk to the stand-in; callbacks reach the live server."""
-    from broadcasts import twilio_gateway
+    from broadcasts.providers import twilio as twilio_gateway
 
     config = {
         "TWILIO_ACCOUNT_SID": SID,
@@ -63,7 +64,7 @@ def test_a_real_worker_sends_everyone_once_and_callbacks_mark_them_delivered(org
     ready(org, credits=500)
     families = [family_with_number(org) for _ in range(45)]
     sender = StaffMemberFactory(organization=org)
-    broadcast = services.broadcast_create(
+    broadcast = broadcast_create(
         organization=org, sender=sender, selection=families_selection(*families), text="Hi"
     )
     wait_until(lambda: statuses(broadcast) == {"delivered": 45}, what="all delivered")
@@ -81,7 +82,7 @@ def test_undelivered_callbacks_refund_through_the_worker_path(org, wired, standi
     good, bad = family_with_number(org), family_with_number(org)
     standin.deliver_as(bad.phone_numbers.get().e164, final_status="undelivered")
     standin.fail_next(status=429, count=3, retry_after=0)
-    broadcast = services.broadcast_create(
+    broadcast = broadcast_create(
         organization=org,
         sender=StaffMemberFactory(organization=org),
         selection=families_selection(good, bad),
@@ -99,7 +100,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(org, wir
     wired.start(concurrency=1)
     ready(org, credits=500)
     families = [family_with_number(org) for _ in range(60)]
-    broadcast = services.broadcast_create(
+    broadcast = broadcast_create(
         organization=org,
         sender=StaffMemberFactory(organization=org),
         selection=families_selection(*families),
@@ -115,7 +116,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(org, wir
     Recipient.objects.filter(broadcast=broadcast, status="pending").update(next_attempt_at=long_ago)
     standin.latency = 0.01
     wired.start()
-    counts = services.broadcasts_sweep()
+    counts = broadcasts_sweep()
     assert counts["reconciled"] + counts["requeued"] > 0
     wait_until(lambda: set(statuses(broadcast)) <= {"sent", "delivered"}, what="all sent")
     sent_to = Counter(m.to for m in standin.messages.values())

@@ -18,8 +18,8 @@ from typing import TypeVar
 import pytest
 import requests
 
-from broadcasts import twilio_gateway as gateway
-from broadcasts.twilio_gateway import ProviderError
+from broadcasts.providers import twilio as gateway
+from broadcasts.providers.twilio import ProviderError
 
 T = TypeVar("T")
 

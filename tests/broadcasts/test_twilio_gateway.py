@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.http import QueryDict
 
-from broadcasts import twilio_gateway as gateway
-from broadcasts.twilio_gateway import ProviderError
+from broadcasts.providers import twilio as gateway
+from broadcasts.providers.twilio import ProviderError
 from tests.broadcasts.conftest import STANDIN_ACCOUNT_SID, STANDIN_AUTH_TOKEN, free_port
 
 SENDER = "+14155550100"

@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from broadcasts.services import keyword_opt_out
+from broadcasts.sms.replies import keyword_opt_out
 from families.models import ConsentEvent, PhoneNumber
 from tests.factories import (
     FamilyFactory,

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from broadcasts.models import VoiceRecordingCall
-from broadcasts.twilio_gateway import reset_client
+from broadcasts.providers.twilio import reset_client
 from tests.broadcasts.sms_helpers import give_credits
 from tests.factories import (
     FamilyFactory,

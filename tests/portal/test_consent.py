@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from broadcasts.services import keyword_opt_in, keyword_opt_out
+from broadcasts.sms.replies import keyword_opt_in, keyword_opt_out
 from families.models import ConsentEvent
 from families.services import consent_record, policy_publish
 from portal import services

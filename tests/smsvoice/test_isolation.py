@@ -51,7 +51,7 @@ def theirs(other_org):
     start far above ours, so an id of theirs never happens to be one of ours too."""
     from django.db import connection
 
-    from broadcasts import services
+    from broadcasts.sms.compose import broadcast_create
 
     with connection.cursor() as cursor:
         for model in apps.get_models():
@@ -67,7 +67,7 @@ def theirs(other_org):
     GuardianFactory(family=family)
     StudentFactory(family=family)
     FamilyPolicyFactory(organization=other_org)
-    services.broadcast_create(
+    broadcast_create(
         organization=other_org,
         sender=sender,
         selection=Selection(kind="families", ids=frozenset([family.pk])),

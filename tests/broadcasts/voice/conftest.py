@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from twilio.request_validator import RequestValidator
 
-from broadcasts.twilio_gateway import reset_client
+from broadcasts.providers.twilio import reset_client
 from tests.broadcasts.sms_helpers import give_credits
 from tests.factories import SendingNumberFactory, StaffMemberFactory
 from tests.twilio_standin import TwilioStandin

@@ -2,7 +2,7 @@
 
 import pytest
 
-from broadcasts import voice
+from broadcasts.voice import recording as voice
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 
 

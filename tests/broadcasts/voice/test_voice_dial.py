@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from broadcasts import services, voice, voice_dial
+from broadcasts.engine.sweep import broadcasts_sweep
 from broadcasts.models import (
     AuditLogEntry,
     Broadcast,
@@ -14,6 +14,8 @@ from broadcasts.models import (
     VoiceCall,
     VoiceMessage,
 )
+from broadcasts.voice import dial as voice_dial
+from broadcasts.voice import recording as voice
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 from tests.broadcasts.voice.conftest import said, verbs
 
@@ -301,7 +303,7 @@ def test_the_sms_sweep_hands_a_crashed_voice_claim_back_to_the_dialer(
         claimed_at=timezone.now() - timedelta(minutes=10)
     )
     with twilio.capture(execute=True):
-        counts = services.broadcasts_sweep()
+        counts = broadcasts_sweep()
     assert counts["reconciled"] == 1
     assert len(calls_to(phone, number_of(family))) == 2
 
@@ -309,7 +311,7 @@ def test_the_sms_sweep_hands_a_crashed_voice_claim_back_to_the_dialer(
 def test_calls_are_paced_at_the_numbers_calls_per_second(
     org, sender, ready, phone, twilio, monkeypatch
 ):
-    from broadcasts import pacing
+    from broadcasts.engine import pace as pacing
 
     number = ready()
     number.calls_per_second = 3

@@ -3,8 +3,8 @@ later voice broadcasts (not by texts), and shown on the family page."""
 
 import pytest
 
-from broadcasts import voice
 from broadcasts.models import Broadcast, Recipient, VoiceOptOut
+from broadcasts.voice import recording as voice
 from families.models import ConsentEvent
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 from tests.broadcasts.voice.conftest import said, verbs
@@ -74,7 +74,7 @@ def test_later_voice_broadcasts_leave_the_number_out_but_texts_still_go(
 def test_a_number_that_opted_out_meanwhile_is_skipped_and_refunded(
     org, sender, ready, phone, twilio
 ):
-    from broadcasts import voice_dial
+    from broadcasts.voice import dial as voice_dial
 
     ready(credits=40)
     family = family_with_number(org)

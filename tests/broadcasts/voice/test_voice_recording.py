@@ -3,8 +3,8 @@ Every step is Twilio asking our signed webhooks for TwiML, played here as Twilio
 
 import pytest
 
-from broadcasts import voice
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient, VoiceRecordingCall
+from broadcasts.voice import recording as voice
 from credits.models import LedgerEntry
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 from tests.broadcasts.voice.conftest import said, verbs

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from broadcasts import voice
 from broadcasts.models import AuditLogEntry, Broadcast, VoiceMessage
+from broadcasts.voice import recording as voice
 from tests.broadcasts.sms_helpers import (
     balance,
     families_selection,
@@ -23,7 +23,7 @@ SID, TOKEN = "AC" + "9" * 32, "voice-worker-token"
 
 @pytest.fixture
 def wired(live_server, settings, celery_worker_process):
-    from broadcasts import twilio_gateway
+    from broadcasts.providers import twilio as twilio_gateway
 
     with TwilioStandin(account_sid=SID, auth_token=TOKEN, latency=0.01) as standin:
         config = {

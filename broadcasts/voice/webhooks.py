@@ -18,9 +18,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidde
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from broadcasts import voice, voice_dial
 from broadcasts.models import VoiceCall, VoiceMessage, VoiceRecordingCall
-from broadcasts.webhooks import _signed_by_twilio
+from broadcasts.voice import dial as voice_dial
+from broadcasts.voice import recording as voice
+from broadcasts.webhooks import signed_by_twilio
 
 CallStatus = VoiceRecordingCall.Status
 MAX_TRIES = 3
@@ -80,7 +81,7 @@ def _signed(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not _signed_by_twilio(request):
+        if not signed_by_twilio(request):
             return HttpResponseForbidden("Invalid signature")
         return view(request, *args, **kwargs)
 

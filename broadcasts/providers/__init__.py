@@ -13,9 +13,9 @@ from django.conf import settings
 
 def sms_provider() -> ModuleType:
     if settings.SMS_BACKEND == "outbox":
-        from broadcasts import outbox
+        from broadcasts.providers import outbox
 
         return outbox
-    from broadcasts import twilio_gateway
+    from broadcasts.providers import twilio as twilio_gateway
 
     return twilio_gateway

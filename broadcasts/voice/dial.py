@@ -32,6 +32,11 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from broadcasts.engine.channels import Channel, channel_register
+from broadcasts.engine.lease import recipients_claim, skip_listed
+from broadcasts.engine.queue import enqueue_batches
+from broadcasts.engine.record import audit_fields, error_details
+from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
 from broadcasts.models import (
     AuditLogEntry,
     Broadcast,
@@ -41,15 +46,7 @@ from broadcasts.models import (
     VoiceMessage,
     VoiceOptOut,
 )
-from broadcasts.provider import sms_provider
-from broadcasts.services import (
-    _audit_row,
-    _enqueue_batches,
-    _finish_unsent,
-    broadcast_finish_if_done,
-    recipients_claim,
-    skip_listed,
-)
+from broadcasts.providers import sms_provider
 from families.models import ConsentEvent, PhoneNumber
 from smsvoice.locks import try_lock
 from smsvoice.models import Organization
@@ -109,12 +106,6 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=16, thread_name_prefix="voice-dial")
 
 
-def _error_details(error: Exception | None) -> tuple[str, str]:
-    code = getattr(error, "code", None) or getattr(error, "status", None) or ""
-    message = getattr(error, "message", None) or str(error) or error.__class__.__name__
-    return str(code), message[:300]
-
-
 def _call_chunk(broadcast: Broadcast, ids: list[int], cps: int) -> Counter[str]:
     claimed = recipients_claim(ids)
     counts: Counter[str] = Counter(claimed=len(claimed))
@@ -139,7 +130,7 @@ def _skip_opted_out(broadcast: Broadcast, claimed: list[Recipient]) -> list[Reci
 
 
 def _place_all(broadcast: Broadcast, calls: list[VoiceCall], cps: int) -> list[_Placed]:
-    from broadcasts.pacing import pace
+    from broadcasts.engine.pace import pace
 
     provider = sms_provider()
     outbox = settings.SMS_BACKEND == "outbox"
@@ -177,7 +168,7 @@ def _time_limit(broadcast: Broadcast) -> int:
 def _record(broadcast: Broadcast, placed: _Placed) -> str:
     """One call's placement. A callback may already have moved things on: writes here never
     overwrite what a callback wrote."""
-    from broadcasts.twilio_gateway import ProviderError
+    from broadcasts.providers.twilio import ProviderError
 
     call, recipient, now = placed.call, placed.call.recipient, timezone.now()
     if placed.sid:
@@ -188,7 +179,7 @@ def _record(broadcast: Broadcast, placed: _Placed) -> str:
             )
         return "placed"
     error = placed.error
-    code, message = _error_details(error)
+    code, message = error_details(error)
     if isinstance(error, ProviderError) and error.ambiguous:
         # It may have been placed: its callbacks (or the sweep) will tell. Never dial blindly.
         logger.warning("call to %s may or may not exist: %s", recipient.e164, error)
@@ -198,7 +189,7 @@ def _record(broadcast: Broadcast, placed: _Placed) -> str:
     )
     permanent = isinstance(error, ProviderError) and error.permanent
     if permanent or recipient.attempts >= settings.SMS_MAX_ATTEMPTS + settings.VOICE_MAX_RETRIES:
-        _finish_unsent(
+        finish_unsent(
             recipient,
             Status.FAILED,
             from_states=(Status.SENDING,),
@@ -224,7 +215,7 @@ def _retry_later(
     )
     if moved:
         ids, broadcast_id = [recipient.pk], broadcast.pk
-        transaction.on_commit(lambda: _enqueue_batches(broadcast_id, ids, countdown=delay))
+        transaction.on_commit(lambda: enqueue_batches(broadcast_id, ids, countdown=delay))
     return bool(moved)
 
 
@@ -294,7 +285,7 @@ def _recipient_after(call: VoiceCall, status: str) -> str:
             finished_at=timezone.now(),
         )
         return "unanswered"
-    _finish_unsent(
+    finish_unsent(
         recipient,
         Status.FAILED,
         from_states=(Status.SENDING,),
@@ -317,17 +308,8 @@ def _answered(call: VoiceCall, recipient: Recipient) -> str:
     )
     if moved:
         recipient.refresh_from_db()
-        AuditLogEntry.objects.create(**_audit_values(call.broadcast, recipient, now))
+        AuditLogEntry.objects.create(**audit_fields(call.broadcast, recipient, now))
     return "answered"
-
-
-def _audit_values(broadcast: Broadcast, recipient: Recipient, now) -> dict:
-    row = _audit_row(broadcast, recipient, now)
-    return {
-        f.attname: getattr(row, f.attname)
-        for f in AuditLogEntry._meta.concrete_fields
-        if f.attname != "id"
-    }
 
 
 # --- what the recipient hears, and pressing 9 --------------------------------------------------
@@ -381,7 +363,7 @@ def call_reconcile(*, recipient: Recipient) -> int:
         )
         if moved:
             ids, broadcast_id = [recipient.pk], recipient.broadcast_id
-            transaction.on_commit(lambda: _enqueue_batches(broadcast_id, ids))
+            transaction.on_commit(lambda: enqueue_batches(broadcast_id, ids))
         return moved
     if last.finished_at is None and last.created_at < timezone.now() - OUTCOME_OVERDUE:
         return call_check(last)
@@ -392,7 +374,7 @@ def call_check(call: VoiceCall) -> int:
     """Ask Twilio how an overdue call ended and apply it. A call that Twilio never confirmed
     (its create timed out) and that sent no callback at all in that time never happened: it is
     marked failed and the recipient is dialed again."""
-    from broadcasts.twilio_gateway import ProviderError
+    from broadcasts.providers.twilio import ProviderError
 
     if not call.sid:
         with transaction.atomic():
@@ -423,7 +405,7 @@ def call_check(call: VoiceCall) -> int:
 def voice_sweep() -> dict[str, int]:
     """Every minute, under a lock: dial outcomes that never arrived, and calls to staff whose
     end was never reported (so they are charged and their recording sent or dropped)."""
-    from broadcasts import voice
+    from broadcasts.voice import recording as voice
 
     with try_lock("voice-sweep", timeout=120) as mine:
         if not mine:
@@ -436,3 +418,12 @@ def voice_sweep() -> dict[str, int]:
         for call in voice.recording_calls_overdue(now=now)[:100]:
             counts["staff_calls"] += voice.recording_call_check(call=call)
         return counts
+
+
+channel_register(
+    Broadcast.Channel.VOICE,
+    Channel(
+        send_batch=lambda broadcast, ids: recipients_call(broadcast=broadcast, recipient_ids=ids),
+        reconcile=lambda recipient: call_reconcile(recipient=recipient),
+    ),
+)

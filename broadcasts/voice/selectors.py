@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 
 from broadcasts.models import Broadcast, Recipient, VoiceCall, VoiceRecordingCall
-from broadcasts.voice import minutes_seconds
+from broadcasts.voice.recording import minutes_seconds
 from families.phones import phone_display
 from smsvoice.models import Organization
 

@@ -11,11 +11,11 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from broadcasts import voice as voice_services
 from broadcasts.api import BroadcastSerializer, SelectionField
 from broadcasts.models import Broadcast, VoiceRecordingCall
-from broadcasts.services import BroadcastRefused
-from broadcasts.voice_selectors import recording_call_for, recording_call_progress
+from broadcasts.recipients import BroadcastRefused
+from broadcasts.voice import recording as voice_services
+from broadcasts.voice.selectors import recording_call_for, recording_call_progress
 
 
 class VoiceBroadcastSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ import secrets
 from datetime import datetime
 
 from broadcasts.models import OutboxMessage, SendingNumber
-from broadcasts.twilio_gateway import SentMessage
+from broadcasts.providers.twilio import SentMessage
 
 
 def sms_send(*, to: str, from_: str, body: str, status_callback: str | None = None) -> SentMessage:
@@ -43,7 +43,7 @@ def webhook_signature_valid(*, url: str, params, signature: str) -> bool:
 
 def numbers_search(*, country: str, area_code: str | None = None) -> list:
     """Numbers 'for sale' in the demo: the fictional 555-01XX range of the area code."""
-    from broadcasts.twilio_gateway import AvailableNumber
+    from broadcasts.providers.twilio import AvailableNumber
 
     area = area_code or "415"
     taken = set(SendingNumber.objects.values_list("e164", flat=True))
@@ -66,7 +66,7 @@ def numbers_search(*, country: str, area_code: str | None = None) -> list:
 
 
 def number_buy(*, phone_number: str, sms_url: str, voice_url: str, status_callback: str):
-    from broadcasts.twilio_gateway import IncomingNumber
+    from broadcasts.providers.twilio import IncomingNumber
 
     return IncomingNumber(
         sid="PN" + secrets.token_hex(16),
@@ -95,7 +95,7 @@ def call_create(
 ):
     """A call 'placed': the Outbox page lists it, and the voice pages can play what would
     happen next (answered, busy…) through the same services as Twilio's callbacks."""
-    from broadcasts.twilio_gateway import CallInfo
+    from broadcasts.providers.twilio import CallInfo
 
     sid = "CA" + secrets.token_hex(16)
     OutboxMessage.objects.create(
@@ -112,7 +112,7 @@ def call_create(
 
 
 def call_fetch(*, sid: str):
-    from broadcasts.twilio_gateway import CallInfo, ProviderError
+    from broadcasts.providers.twilio import CallInfo, ProviderError
 
     call = OutboxMessage.objects.filter(kind=OutboxMessage.Kind.CALL, sid=sid).first()
     if call is None:

@@ -10,11 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from broadcasts import voice, voice_dial
 from broadcasts.models import Broadcast, OutboxMessage, VoiceCall, VoiceRecordingCall
-from broadcasts.services import BroadcastRefused
-from broadcasts.views import NOUNS, _kind_or_404
-from broadcasts.voice_selectors import recording_call_for, recording_call_progress
+from broadcasts.recipients import BroadcastRefused
+from broadcasts.views import NOUNS, kind_or_404
+from broadcasts.voice import dial as voice_dial
+from broadcasts.voice import recording as voice
+from broadcasts.voice.selectors import recording_call_for, recording_call_progress
 from families.phones import phone_display
 from families.selection import Selection, selection_from_session, selection_to_session
 from smsvoice.tenancy import staff_required
@@ -45,7 +46,7 @@ def _voice_languages() -> list[dict]:
 def voice_compose(request: HttpRequest, kind: str) -> HttpResponse:
     """The voice dialog: who will be called, the estimate, then Call me (record by phone),
     Call me to hear it or Send (text-to-speech)."""
-    kind = _kind_or_404(kind)
+    kind = kind_or_404(kind)
     organization = request.organization
     refusal = voice.voice_refusal(organization=organization)
     if refusal:
@@ -133,7 +134,7 @@ def _act(request: HttpRequest, selection: Selection, form: dict):
 @require_POST
 def voice_estimate(request: HttpRequest, kind: str) -> HttpResponse:
     """The text-to-speech estimate, recounted as the message is typed (htmx)."""
-    kind = _kind_or_404(kind)
+    kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
     preview = voice.voice_preview(
         organization=request.organization,
@@ -264,7 +265,7 @@ def voice_simulate_answers(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required
 def voice_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    from broadcasts.voice_selectors import voice_progress
+    from broadcasts.voice.selectors import voice_progress
 
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
     context = {

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from django.conf import settings
 
-from broadcasts.pacing import AsyncPacer
+from broadcasts.engine.pace import AsyncPacer
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ def send_concurrently(
 
 
 async def _send_all(items, *, sender, per_second, send):
-    from broadcasts import twilio_gateway
+    from broadcasts.providers import twilio as twilio_gateway
 
     limit = asyncio.Semaphore(settings.SMS_SEND_CONCURRENCY)
     pacer = AsyncPacer(sender=sender, per_second=per_second)

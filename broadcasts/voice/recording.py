@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from broadcasts.engine.queue import enqueue_dispatch, task
 from broadcasts.models import (
     Broadcast,
     Recipient,
@@ -34,18 +35,13 @@ from broadcasts.models import (
     VoicePreference,
     VoiceRecordingCall,
 )
-from broadcasts.provider import sms_provider
+from broadcasts.providers import sms_provider
+from broadcasts.recipients import BroadcastRefused, nobody_message, recipient_row
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
     recipients_plan,
     sending_number_active,
-)
-from broadcasts.services import (
-    BroadcastRefused,
-    _enqueue_dispatch,
-    nobody_message,
-    recipient_row,
 )
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import InsufficientCredits, credits_debit
@@ -360,7 +356,7 @@ def recording_call_url(call: VoiceRecordingCall, step: str, **query: int) -> str
 def _place_staff_call(call: VoiceRecordingCall) -> None:
     """Ask Twilio to call staff (outside any transaction; the row records the intent first).
     Answering-machine detection keeps a voicemail greeting from being taken for a hello."""
-    from broadcasts.twilio_gateway import ProviderError
+    from broadcasts.providers.twilio import ProviderError
 
     seconds = (call.say_text and tts_seconds(call.say_text)) or settings.VOICE_MAX_RECORDING_SECONDS
     try:
@@ -481,7 +477,7 @@ def recording_call_cancel(*, call: VoiceRecordingCall, hang_up: bool = False) ->
 
 
 def _hang_up(call: VoiceRecordingCall) -> None:
-    from broadcasts.twilio_gateway import ProviderError
+    from broadcasts.providers.twilio import ProviderError
 
     try:
         sms_provider().call_update(sid=call.sid, status="completed")
@@ -589,9 +585,7 @@ def _dispatch_if_accepted(call: VoiceRecordingCall) -> None:
 
 
 def _enqueue_send(broadcast_id: int) -> None:
-    from broadcasts.tasks import voice_broadcast_send
-
-    voice_broadcast_send.delay(broadcast_id)
+    task("voice_broadcast_send").delay(broadcast_id)
 
 
 def _broadcast_cancel_unsent(broadcast_id: int | None) -> None:
@@ -738,7 +732,7 @@ def _write_recipients_and_debit(
         max_parts=per_number,
     )
     broadcast_id = broadcast.pk
-    transaction.on_commit(lambda: _enqueue_dispatch(broadcast_id))
+    transaction.on_commit(lambda: enqueue_dispatch(broadcast_id))
 
 
 def _recipient_rows(broadcast: Broadcast, plan: RecipientPlan, label: str, per_number: int):
@@ -802,7 +796,7 @@ def recording_calls_overdue(*, now):
 
 
 def recording_call_check(*, call: VoiceRecordingCall) -> int:
-    from broadcasts.twilio_gateway import ProviderError
+    from broadcasts.providers.twilio import ProviderError
 
     if call.charged_at is not None:  # ended long ago, Record never reported: nothing to send
         return int(recording_call_cancel(call=call))

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from broadcasts import voice_views, voice_webhooks
+from broadcasts.voice import views as voice_views
+from broadcasts.voice import webhooks as voice_webhooks
 
 urlpatterns = [
     path("compose/voice/<str:kind>/", voice_views.voice_compose, name="voice_compose"),

@@ -1,0 +1,203 @@
+"""Composing an SMS broadcast: the preview the compose window shows (counts, parts, credits,
+problems) and the create that writes the broadcast, its recipients and the debit in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from broadcasts.engine.queue import enqueue_dispatch
+from broadcasts.models import (
+    Broadcast,
+    Recipient,
+)
+from broadcasts.recipients import BroadcastRefused, nobody_message, recipient_row
+from broadcasts.selectors import (
+    RecipientPlan,
+    excluded_rows,
+    recipients_plan,
+    sending_number_active,
+)
+from broadcasts.sms import segments
+from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
+from credits.services import credits_debit
+from families.selection import Selection
+from smsvoice.models import Organization, StaffMember
+
+logger = logging.getLogger(__name__)
+Status = Recipient.Status
+
+
+# --- preview and create ---
+
+
+@dataclass
+class Preview:
+    messages: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    encoding: str = segments.GSM7
+    parts: int = 0
+    per_part: int = 160
+    characters_left: int = 160
+    ucs2_characters: tuple[str, ...] = ()
+    credits_needed: int = 0
+    credits_available: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
+
+    @property
+    def short(self) -> bool:
+        return self.credits_needed > self.credits_available
+
+    @property
+    def can_send(self) -> bool:
+        return not self.problems and not self.short and self.messages > 0
+
+    @property
+    def summary(self) -> str:
+        return segments.describe(segments.Parts(self.encoding, self.parts, 0, 0, 0, ()))
+
+    def as_dict(self) -> dict:
+        return {
+            "messages": self.messages,
+            "excluded": excluded_rows(self.excluded),
+            "excluded_total": self.excluded_total,
+            "encoding": self.encoding,
+            "parts": self.parts,
+            "per_part": self.per_part,
+            "characters_left": self.characters_left,
+            "ucs2_characters": list(self.ucs2_characters),
+            "summary": self.summary,
+            "credits_needed": self.credits_needed,
+            "credits_available": self.credits_available,
+            "short": self.short,
+            "problems": self.problems,
+            "can_send": self.can_send,
+        }
+
+
+@dataclass
+class _Draft:
+    plan: RecipientPlan
+    texts: list[str]
+    parts: list[int]
+    preview: Preview
+
+
+def _draft(*, organization: Organization, selection: Selection, text: str) -> _Draft:
+    text = text.strip()
+    preview = Preview(credits_available=credits_balance(organization=organization))
+    problems = preview.problems
+    if sending_suspended(organization=organization):
+        problems.append(
+            f"Sending is suspended: {sending_suspended_reason(organization=organization)}"
+        )
+    if sending_number_active(organization=organization) is None:
+        problems.append(
+            "There is no sending number yet: an admin sets one up in Settings > SMS & Voice."
+        )
+    unknown = segments.merge_fields_unknown(text)
+    if unknown:
+        known = ", ".join("{" + name + "}" for name in segments.MERGE_FIELDS)
+        problems.append(f"Unknown merge field {{{unknown[0]}}}: use {known}.")
+    plan = recipients_plan(organization=organization, selection=selection, with_merge=True)
+    texts = [segments.merge(text, r.merge_values) for r in plan.recipients]
+    counted = [segments.count_parts(t) for t in texts]
+    worst = max(counted, key=lambda p: (p.parts, p.units), default=segments.count_parts(text))
+    preview.messages = len(plan.recipients)
+    preview.excluded = plan.excluded_by_reason
+    preview.encoding, preview.parts = worst.encoding, worst.parts
+    preview.per_part, preview.characters_left = worst.per_part, worst.remaining
+    preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
+    preview.credits_needed = sum(p.parts for p in counted)
+    if not text:
+        problems.append("Type a message first.")
+    elif worst.too_long:
+        limit = 153 * segments.MAX_PARTS if worst.encoding == segments.GSM7 else 67 * 10
+        problems.append(
+            f"This message needs {worst.parts} parts; the most is {segments.MAX_PARTS} "
+            f"(about {limit:,} characters in {worst.encoding}). Shorten it."
+        )
+    if not plan.recipients:
+        problems.append(nobody_message(preview.excluded))
+    return _Draft(plan=plan, texts=texts, parts=[p.parts for p in counted], preview=preview)
+
+
+
+
+def broadcast_preview(*, organization: Organization, selection: Selection, text: str) -> Preview:
+    return _draft(organization=organization, selection=selection, text=text).preview
+
+
+def broadcast_create(
+    *, organization: Organization, sender: StaffMember, selection: Selection, text: str
+) -> Broadcast:
+    """Create the broadcast, its recipients and the debit in one transaction, then fan out.
+
+    Refused (BroadcastRefused, nothing written, nothing charged) when anything in the
+    preview's problems applies or the credits are short.
+    """
+    draft = _draft(organization=organization, selection=selection, text=text)
+    preview = draft.preview
+    if preview.problems:
+        raise BroadcastRefused(preview.problems[0])
+    if preview.short:
+        raise BroadcastRefused(_short_message(preview.credits_needed, preview.credits_available))
+    number = sending_number_active(organization=organization)
+    from credits.services import InsufficientCredits
+
+    try:
+        with transaction.atomic():
+            broadcast = Broadcast.objects.create(
+                organization=organization,
+                channel=Broadcast.Channel.SMS,
+                selection_kind=selection.kind,
+                selection=selection.to_dict(),
+                text=text.strip(),
+                encoding=preview.encoding,
+                max_parts=preview.parts,
+                sender=sender,
+                sender_label=sender.full_name,
+                from_e164=number.e164,
+                recipient_count=preview.messages,
+                excluded_count=preview.excluded_total,
+                credits_debited=preview.credits_needed,
+            )
+            Recipient.objects.bulk_create(_recipient_rows(broadcast, draft), batch_size=2000)
+            credits_debit(
+                organization=organization,
+                credits=preview.credits_needed,
+                reference=broadcast.debit_reference,
+                actor=sender.user,
+                memo=f"SMS broadcast {broadcast.pk} to {preview.messages:,} numbers",
+            )
+            transaction.on_commit(lambda: enqueue_dispatch(broadcast.pk))
+    except InsufficientCredits as short:
+        raise BroadcastRefused(_short_message(short.needed, short.available)) from None
+    return broadcast
+
+
+def _short_message(needed: int, available: int) -> str:
+    return (
+        f"This needs {needed:,} credits but only {available:,} are available. "
+        "Buy credits or send to fewer people."
+    )
+
+
+def _recipient_rows(broadcast: Broadcast, draft: _Draft) -> Iterable[Recipient]:
+    for planned, text, parts in zip(draft.plan.recipients, draft.texts, draft.parts, strict=True):
+        yield recipient_row(broadcast, planned, text=text, parts=parts, credits=parts)
+    for planned in draft.plan.excluded:
+        yield recipient_row(broadcast, planned, status=Status.EXCLUDED, reason=planned.reason)
+
+
+
+
