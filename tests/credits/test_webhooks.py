@@ -1,5 +1,8 @@
 """Stripe's webhook: signed, idempotent, and racing the synchronous answer."""
 
+import hashlib
+import hmac
+import json
 import threading
 import time
 
@@ -301,3 +304,105 @@ def test_localstripe_delivers_a_signed_webhook_that_credits_the_purchase(
     purchase.refresh_from_db()
     assert purchase.status == Status.SUCCEEDED
     assert credits_balance(organization=org) == 500
+
+
+# --- correctly signed events of the wrong shape: a 400 with the reason, nothing written ---
+
+
+def _post_signed(client, settings, body) -> object:
+    """Post ``body`` (an object as JSON, or raw bytes) signed as Stripe signs, whatever it is."""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    timestamp = int(time.time())
+    signature = hmac.new(
+        settings.STRIPE_WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + raw, hashlib.sha256
+    ).hexdigest()
+    return client.post(
+        "/credits/stripe/webhook/",
+        data=raw,
+        content_type="application/json",
+        headers={"Stripe-Signature": f"t={timestamp},v1={signature}"},
+    )
+
+
+def _envelope(kind, data) -> dict:
+    return {"id": "evt_bad", "object": "event", "type": kind, "data": data}
+
+
+MALFORMED = {
+    "data a string": _envelope("payment_intent.succeeded", "nope"),
+    "data without object": _envelope("payment_intent.succeeded", {}),
+    "object a list": _envelope("charge.refunded", {"object": [1, 2]}),
+    "type a list": _envelope(["charge.refunded"], {"object": {}}),
+    "amount_refunded a string": _envelope(
+        "charge.refunded", {"object": {"payment_intent": "pi_1", "amount_refunded": "lots"}}
+    ),
+    "amount_refunded missing": _envelope("charge.refunded", {"object": {"payment_intent": "pi_1"}}),
+    "amount_refunded negative": _envelope(
+        "charge.refunded", {"object": {"payment_intent": "pi_1", "amount_refunded": -5}}
+    ),
+    "payment_intent a number": _envelope(
+        "charge.refunded", {"object": {"payment_intent": 7, "amount_refunded": 100}}
+    ),
+    "intent without id": _envelope("payment_intent.succeeded", {"object": {"amount": 3000}}),
+    "intent id a number": _envelope("payment_intent.succeeded", {"object": {"id": 12}}),
+    "metadata a string": _envelope(
+        "payment_intent.succeeded", {"object": {"id": "pi_1", "metadata": "purchase_id=1"}}
+    ),
+    "amount a float": _envelope(
+        "payment_intent.succeeded", {"object": {"id": "pi_1", "amount": 30.5}}
+    ),
+    "customer a list": _envelope(
+        "payment_intent.payment_failed", {"object": {"id": "pi_1", "customer": ["cus_1"]}}
+    ),
+    "error message a number": _envelope(
+        "payment_intent.payment_failed",
+        {"object": {"id": "pi_1", "last_payment_error": {"message": 42}}},
+    ),
+    "a NUL in an id": _envelope("payment_intent.succeeded", {"object": {"id": "pi_\x00"}}),
+    "not an object": [1, 2, 3],
+    "a string": "payment_intent.succeeded",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_signed_event_of_the_wrong_shape_is_a_400_and_changes_nothing(
+    client, stripe_backend, paid_at_stripe, org, body
+):
+    purchase, _intent = paid_at_stripe
+    response = _post_signed(client, stripe_backend, body)
+    assert response.status_code == 400
+    assert response.content.decode().startswith("Malformed event: ")
+    purchase.refresh_from_db()
+    assert purchase.status == Status.PENDING
+    assert LedgerEntry.objects.for_org(org).count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 50_000 + b"]" * 50_000, b"{not json", b'{"type": "charge.refunded"'],
+    ids=["deeply nested", "not json", "cut short"],
+)
+def test_a_signed_body_that_is_no_json_event_is_a_400(client, stripe_backend, body):
+    response = _post_signed(client, stripe_backend, body)
+    assert response.status_code == 400
+    assert response.content.decode().startswith("Malformed event: ")
+
+
+@pytest.mark.django_db
+def test_a_refund_of_the_right_shape_for_a_real_purchase_still_counts(
+    client, stripe_backend, paid_at_stripe, org
+):
+    purchase, intent = paid_at_stripe
+    assert post_event(client, stripe_backend, "payment_intent.succeeded", intent).status_code == 200
+    charge = {"payment_intent": {"id": intent["id"]}, "amount_refunded": purchase.amount_cents}
+    response = post_event(client, stripe_backend, "charge.refunded", charge)
+    assert (response.status_code, response.content) == (200, b"changed")
+
+
+@pytest.mark.django_db
+def test_an_event_type_we_do_not_handle_is_ignored_whatever_its_shape(client, stripe_backend):
+    response = _post_signed(client, stripe_backend, _envelope("customer.updated", "whatever"))
+    assert response.status_code == 200
+    assert response.content == b"ignored: not an event type we handle"
