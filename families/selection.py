@@ -19,6 +19,7 @@ from django.http import QueryDict
 
 from families.filters import FamilyFilter, StaffFilter, StudentFilter
 from families.models import Family, Student
+from smsvoice.errors import BadInput
 from smsvoice.models import Organization, StaffMember
 
 KINDS: dict[str, tuple[type, type]] = {
@@ -30,8 +31,8 @@ KINDS: dict[str, tuple[type, type]] = {
 _NOT_FILTERS = {"page", "sort"}
 
 
-class SelectionError(ValueError):
-    pass
+class SelectionError(BadInput):
+    """A selection (or its filter) that cannot be used; the API answers it with a 400."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Selection:
             raise SelectionError("The selection's filter must be an object of filter values.")
         if raw_filter:
             _check_filter_names(kind, raw_filter)
+            _check_filter_values(raw_filter)
         return cls(
             kind=kind,
             ids=frozenset(_int_list(data.get("ids", []), "ids")),
@@ -111,6 +113,19 @@ def _check_filter_names(kind: str, raw_filter: dict[str, Any]) -> None:
             f"Unknown filter {', '.join(map(repr, unknown))} for {kind}: "
             f"use {', '.join(sorted(known))}."
         )
+
+
+def _check_filter_values(raw_filter: dict[str, Any]) -> None:
+    """A filter value is a string, a number or a list of them, as in a query string: anything
+    else (an object, a list of lists, true) has no meaning as a filter."""
+    for name, value in raw_filter.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is not None and (isinstance(item, bool) or not isinstance(item, str | int | float)):
+                raise SelectionError(
+                    f"The selection's filter {name!r} must be a value or a list of values, "
+                    f"not {item!r}."
+                )
 
 
 def _int_list(values: Any, name: str) -> list[int]:

@@ -305,6 +305,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Unusable input raised below a view (smsvoice.errors.BadInput) is a 400, never a 500.
+    "EXCEPTION_HANDLER": "smsvoice.errors.exception_handler",
     # JSON bodies are parsed with limits on size and nesting: a deeply nested body is a 400,
     # not a RecursionError deep in the parser.
     "DEFAULT_PARSER_CLASSES": [

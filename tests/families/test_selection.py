@@ -137,6 +137,9 @@ def test_the_dict_form_round_trips(org):
         ({"kind": "families", "exclude": ["3a"]}, "exclude must be whole-number ids"),
         ({"kind": "families", "filter": "program=1"}, "filter must be an object"),
         ({"kind": "families", "filter": {"colour": "red"}}, "Unknown filter 'colour'"),
+        ({"kind": "families", "filter": {"program": {"id": 3}}}, "'program' must be a value"),
+        ({"kind": "families", "filter": {"level": ["a", ["b"]]}}, "'level' must be a value"),
+        ({"kind": "families", "filter": {"status": True}}, "'status' must be a value"),
         ("families", "must be an object"),
     ],
 )
