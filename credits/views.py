@@ -24,6 +24,7 @@ from credits import stripe_gateway as gateway
 from credits.forms import AutoRechargeForm, BuyForm, LedgerFilterForm, TestCardForm
 from credits.models import CreditAccount, Purchase
 from credits.pricing import credit_price_cents, monthly_fee_cents
+from smsvoice.localtime import organization_zone, stream_in_zone
 from smsvoice.models import Organization
 from smsvoice.tenancy import admin_required, staff_required
 
@@ -84,7 +85,6 @@ def balance(request: HttpRequest) -> HttpResponse:
 
 
 CSV_COLUMNS = [
-    "time (UTC)",
     "kind",
     "credits",
     "balance after",
@@ -106,13 +106,15 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
     form = LedgerFilterForm(request.GET or None)
     entries = selectors.ledger_entries(organization=request.organization, **form.filters())
     writer = csv.writer(_Echo())
+    zone = organization_zone(request.organization)
 
     def rows():
-        yield writer.writerow(CSV_COLUMNS)
+        # Times in the organization's zone, as on the page, and the header says which.
+        yield writer.writerow([f"time ({zone.key})", *CSV_COLUMNS])
         for e in entries.iterator(chunk_size=1000):
             yield writer.writerow(
                 [
-                    e.created_at.isoformat(timespec="seconds"),
+                    timezone.localtime(e.created_at).isoformat(timespec="seconds"),
                     e.kind,
                     e.credits,
                     e.balance_after,
@@ -124,7 +126,9 @@ def ledger_csv(request: HttpRequest) -> StreamingHttpResponse:
                 ]
             )
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        stream_in_zone(zone, rows()), content_type="text/csv; charset=utf-8"
+    )
     filename = f"ledger-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "smsvoice.tenancy.OrganizationMiddleware",
+    # Pages show times in the organization's time zone (smsvoice/localtime.py).
+    "smsvoice.localtime.OrganizationTimezoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

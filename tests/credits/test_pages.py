@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -374,8 +375,9 @@ def test_the_ledger_filters_by_kind(staff_client, some_history):
     assert [e.kind for e in entries] == [LedgerEntry.Kind.REFUND]
 
 
-def test_the_ledger_filters_by_date(staff_client, some_history):
-    today = timezone.localdate()
+def test_the_ledger_filters_by_date(staff_client, org, some_history):
+    # The days are the organization's: the page shows and filters its local dates.
+    today = timezone.localdate(timezone=ZoneInfo(org.time_zone))
     yesterday = today - datetime.timedelta(days=1)
     in_range = staff_client.get(reverse("credits:balance"), {"date_from": today.isoformat()})
     too_early = staff_client.get(reverse("credits:balance"), {"date_to": yesterday.isoformat()})
@@ -394,7 +396,7 @@ def test_the_csv_export_has_the_filtered_entries_and_is_formula_safe(staff_clien
     response = staff_client.get(reverse("credits:ledger_csv"), {"kind": "debit"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:4] == ["time (UTC)", "kind", "credits", "balance after"]
+    assert rows[0][:4] == ["time (America/New_York)", "kind", "credits", "balance after"]
     assert [(r[1], r[2], r[3], r[7]) for r in rows[1:]] == [("debit", "-30", "70", "'=SUM(A1)")]
 
 
