@@ -128,6 +128,7 @@ class Recipient(models.Model):
         DUPLICATE = "duplicate", "Same number selected more than once"
         CANCELLED = "cancelled", "Broadcast cancelled"
         VOICE_OPTED_OUT = "voice_opt_out", "Asked not to be called (pressed 9)"
+        OWN_NUMBER = "own_number", "The organization's own sending number"
 
     REFUNDABLE = (Status.FAILED, Status.UNDELIVERED, Status.SKIPPED)
 

@@ -172,6 +172,9 @@ class PhoneField(models.Model):
 class PhoneNumber(models.Model):
     """A number owned by a family (in one of the template's fields) or by a staff member.
 
+    A family number may name the guardian it belongs to ("Father cell" is David's); merge
+    fields greet that guardian (see ``broadcasts.selectors``).
+
     ``sms_opt_in`` is the owner's consent to texts; it changes only through
     ``families.services.consent_record``, which writes the ConsentEvent in the same
     transaction, so the state and the evidence never disagree. A STOP reply is a separate
@@ -186,6 +189,16 @@ class PhoneNumber(models.Model):
     field = models.ForeignKey(PhoneField, null=True, blank=True, on_delete=models.CASCADE)
     staff_member = models.ForeignKey(
         StaffMember, null=True, blank=True, on_delete=models.CASCADE, related_name="phone_numbers"
+    )
+    # Whose number it is inside the family (the guardian greeted by {first_name}); empty for a
+    # household or emergency number. Always a guardian of the same family.
+    guardian = models.ForeignKey(
+        Guardian,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="phone_numbers",
+        help_text="The guardian this family number belongs to, if it is one person's.",
     )
     label = models.CharField(max_length=40, blank=True, help_text="For staff numbers.")
     e164 = models.CharField(max_length=16)
@@ -217,6 +230,10 @@ class PhoneNumber(models.Model):
             models.UniqueConstraint(fields=["family", "field"], name="phone_one_per_field"),
             models.CheckConstraint(
                 condition=Q(e164__regex=r"^\+[1-9][0-9]{6,14}$"), name="phone_is_e164"
+            ),
+            models.CheckConstraint(
+                condition=Q(guardian__isnull=True) | Q(family__isnull=False),
+                name="phone_guardian_is_family_number",
             ),
             models.CheckConstraint(
                 condition=Q(sms_opt_in=False) | Q(text_capable=True),
