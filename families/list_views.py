@@ -8,6 +8,7 @@ without it a redirect back to the list, so "select all matching" and "clear" wor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
@@ -23,6 +24,7 @@ from families.selection import (
     filter_query_string,
     kind_filterset,
     kind_queryset,
+    left_out_of_matching,
     selection_from_session,
     selection_queryset,
     selection_to_session,
@@ -140,9 +142,14 @@ def _list_page(request: HttpRequest, listing: ListPage) -> HttpResponse:
         "columns": _columns(listing, request.GET.get("sort", "")),
         "selected_ids": selected_ids,
         "page_all_selected": bool(page.object_list) and len(selected_ids) == len(page),
-        "all_matching_selected": selection
-        == Selection(kind=listing.kind, filter_query=filter_query),
         **_bar_context(request, listing, selected_count, request.get_full_path()),
+        **_summary_context(
+            request,
+            listing,
+            selection_from_session(request.session, kind=listing.kind),
+            filter_query=filter_query,
+            matching_count=page.paginator.count if valid else 0,
+        ),
     }
     return render(request, listing.template, context)
 
@@ -194,6 +201,52 @@ def _bar_context(
     }
 
 
+def _summary_context(
+    request: HttpRequest,
+    listing: ListPage,
+    selection: Selection,
+    *,
+    filter_query: str,
+    matching_count: int,
+) -> dict:
+    """The list's summary of the selection against the page's filter: "All 300 matching
+    families are selected", "… except 1", or the offer to select them all."""
+    try:
+        left_out = left_out_of_matching(
+            organization=request.organization,
+            selection=selection,
+            filter_query=filter_query,
+            matching_count=matching_count,
+        )
+    except SelectionError:
+        left_out = None
+    return {
+        "filter_query": filter_query,
+        "matching_count": matching_count,
+        "matching_noun": listing.noun(matching_count),
+        "left_out": left_out,
+    }
+
+
+def _page_summary(request: HttpRequest, listing: ListPage, selection: Selection, next_url: str):
+    """The summary of the list page ``next_url`` after a tick, or None when the tick cannot
+    change it: only an "all matching" selection of that page's filter is summarised there."""
+    query = QueryDict(urlsplit(next_url).query)
+    filterset = kind_filterset(organization=request.organization, kind=listing.kind, data=query)
+    if selection.filter_query is None or not filterset.is_valid():
+        return None
+    filter_query = _filter_query(query, filterset)
+    if filter_query != selection.filter_query:
+        return None
+    return _summary_context(
+        request,
+        listing,
+        selection,
+        filter_query=filter_query,
+        matching_count=filterset.qs.count(),
+    )
+
+
 # --- The selection: tick, tick a page, everything matching, clear. ---
 
 
@@ -213,10 +266,12 @@ def selection_update(request: HttpRequest, kind: str) -> HttpResponse:
     selection_to_session(request.session, selection=selection)
     if not _wants_fragment(request):
         return redirect(next_url)
-    count = _count(request, selection)
-    return render(
-        request, "families/_bottombar.html", _bar_context(request, listing, count, next_url)
-    )
+    # The new bottom bar, and the list's summary when the tick changes it: the page swaps in
+    # each element of the answer that has an id it knows.
+    context = _bar_context(request, listing, _count(request, selection), next_url)
+    summary = _page_summary(request, listing, selection, next_url)
+    context.update(summary or {}, with_summary=summary is not None)
+    return render(request, "families/_selection_update.html", context)
 
 
 def _apply(request: HttpRequest, selection: Selection, action: str) -> Selection:

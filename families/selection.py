@@ -183,6 +183,25 @@ def selection_count(*, organization: Organization, selection: Selection) -> int:
     return selection_queryset(organization=organization, selection=selection).count()
 
 
+def left_out_of_matching(
+    *, organization: Organization, selection: Selection, filter_query: str, matching_count: int
+) -> int | None:
+    """How many of the rows matching ``filter_query`` were unticked after "select all matching"
+    chose that filter: 0 when none were, None when the selection is not "all matching" it (or
+    nothing of it is left), so the list can say "All 300 … are selected except 1"."""
+    if selection.filter_query is None or selection.filter_query != filter_query:
+        return None
+    if not selection.excluded:
+        return 0 if matching_count else None
+    matching = kind_filterset(
+        organization=organization, kind=selection.kind, data=QueryDict(filter_query)
+    )
+    if not matching.is_valid():
+        return None
+    left_out = matching.qs.filter(pk__in=list(selection.excluded)).count()
+    return left_out if left_out < matching_count else None
+
+
 # --- The staff member's working selection, one per kind, kept in the session. ---
 
 

@@ -1,6 +1,7 @@
 // The list selection: ticking rows or a whole page tells the server at once; the server answers
-// with the new bottom bar. Requests go one after another so quick clicks cannot overtake each
-// other in the session. "Select all matching" and "Clear" are plain forms (they reload the page).
+// with the new bottom bar (and the list's summary when it changed). Requests go one after
+// another so quick clicks cannot overtake each other in the session. "Select all matching" and
+// "Clear" are plain forms (they reload the page).
 (function () {
   "use strict";
 
@@ -31,6 +32,17 @@
     errorBox.hidden = !message;
   }
 
+  // The answer holds the new bottom bar and, when a tick changed it, the list's summary of the
+  // selection ("All 300 matching families are selected except 1"): each replaces its namesake.
+  function swapIn(html) {
+    const answer = document.createElement("template");
+    answer.innerHTML = html;
+    Array.from(answer.content.children).forEach((fresh) => {
+      const current = fresh.id && document.getElementById(fresh.id);
+      if (current) current.replaceWith(fresh);
+    });
+  }
+
   function send(action, boxes, selected) {
     const body = new URLSearchParams({ action: action, selected: selected ? "1" : "0", next: next });
     boxes.forEach((box) => body.append("ids", box.value));
@@ -46,7 +58,7 @@
             if (!response.ok) {
               throw new Error(response.status === 400 ? text : "");
             }
-            document.getElementById("bottombar").outerHTML = text;
+            swapIn(text);
             showError("");
           })
         )

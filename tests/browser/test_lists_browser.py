@@ -108,3 +108,25 @@ def test_the_list_fits_a_small_phone(mobile_page, live_server, log_in, org, staf
     expect(bar.get_by_role("button", name="SMS")).to_be_in_viewport()
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 375, f"the page scrolls sideways ({page_width}px wide)"
+
+
+def test_unticking_a_row_after_select_all_updates_the_summary_and_the_bar(
+    page, live_server, log_in, org, staff_member
+):
+    FamilyFactory.create_batch(55, organization=org)
+    log_in(staff_member.user)
+    page.get_by_role("button", name="Select all 55 matching").click()
+    summary = page.locator("#selection-summary")
+    bar = page.get_by_role("region", name="Selected families")
+    expect(summary).to_have_text("All 55 matching families are selected.")
+    expect(bar).to_contain_text("55 families selected")
+
+    page.locator("input[data-select-row]").first.uncheck()
+    expect(bar).to_contain_text("54 families selected")
+    expect(summary).to_contain_text("All 55 matching families are selected except 1.")
+
+    # The offer to take it back in is there again, and works.
+    summary.get_by_role("button", name="Select all 55 matching").click()
+    expect(summary).to_have_text("All 55 matching families are selected.")
+    expect(bar).to_contain_text("55 families selected")
+    expect(page.locator("input[data-select-row]").first).to_be_checked()

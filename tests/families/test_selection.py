@@ -328,3 +328,74 @@ def test_students_selected_by_filter_count_students_not_families(org):
     assert _count(org, kind="students", filter_query=f"program={program.pk}") == 3
     assert _count(org, kind="families", filter_query=f"program={program.pk}") == 1
     assert Student.objects.count() == 3 and Family.objects.count() == 1
+
+
+# --- The list's summary follows the selection after "select all matching" ---
+
+
+def _all_swimmers_selected(staff_client, org, count):
+    program, swimmers = _swimmers(org, count)
+    FamilyFactory.create_batch(2, organization=org)
+    query = f"program={program.pk}"
+    staff_client.post(SELECT_FAMILIES, {"action": "all-matching", "query": query})
+    return f"{FAMILIES}?{query}", swimmers
+
+
+def _tick(staff_client, family, *, selected: bool, next_url: str) -> str:
+    response = staff_client.post(
+        SELECT_FAMILIES,
+        {
+            "action": "toggle",
+            "ids": family.pk,
+            "selected": "1" if selected else "0",
+            "next": next_url,
+        },
+        **FRAGMENT,
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_unticking_one_after_select_all_updates_the_summary_with_the_bar(staff_client, org):
+    page_url, swimmers = _all_swimmers_selected(staff_client, org, 4)
+    answer = _tick(staff_client, swimmers[0], selected=False, next_url=page_url)
+    assert "<strong>3</strong> families selected" in answer
+    assert 'id="selection-summary"' in answer
+    assert "All 4 matching families are selected except 1." in answer
+    assert "All 4 matching families are selected." not in answer
+
+
+def test_the_reloaded_list_says_which_part_of_all_matching_is_selected(staff_client, org):
+    page_url, swimmers = _all_swimmers_selected(staff_client, org, 4)
+    _tick(staff_client, swimmers[0], selected=False, next_url=page_url)
+    _tick(staff_client, swimmers[1], selected=False, next_url=page_url)
+    html = staff_client.get(page_url).content.decode()
+    assert "All 4 matching families are selected except 2." in html
+    assert "<strong>2</strong> families selected" in html
+    # ...and offers to take the unticked ones back in.
+    assert "Select all 4 matching" in html
+
+
+def test_ticking_the_row_back_in_says_all_are_selected_again(staff_client, org):
+    page_url, swimmers = _all_swimmers_selected(staff_client, org, 4)
+    _tick(staff_client, swimmers[0], selected=False, next_url=page_url)
+    answer = _tick(staff_client, swimmers[0], selected=True, next_url=page_url)
+    assert "All 4 matching families are selected." in answer
+    html = staff_client.get(page_url).content.decode()
+    assert "All 4 matching families are selected." in html
+    assert "Select all 4 matching" not in html
+
+
+def test_unticking_every_matching_row_offers_select_all_again(staff_client, org):
+    page_url, swimmers = _all_swimmers_selected(staff_client, org, 2)
+    for family in swimmers:
+        answer = _tick(staff_client, family, selected=False, next_url=page_url)
+    assert "are selected" not in answer
+    assert "Select all 2 matching" in answer
+
+
+def test_a_tick_on_another_filters_page_leaves_that_pages_summary_alone(staff_client, org):
+    _, swimmers = _all_swimmers_selected(staff_client, org, 3)
+    answer = _tick(staff_client, swimmers[0], selected=False, next_url=FAMILIES)
+    assert "<strong>2</strong> families selected" in answer
+    assert 'id="selection-summary"' not in answer
