@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +17,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_POST
 
@@ -31,6 +31,7 @@ from broadcasts.sms.compose import broadcast_create, broadcast_preview
 from broadcasts.sms.delivery import delivery_status_record
 from broadcasts.sms.replies import inbound_sms_handle
 from families.selection import KINDS, selection_from_session, selection_to_session
+from smsvoice.localtime import organization_zone, stream_in_zone
 from smsvoice.models import StaffMember
 from smsvoice.tenancy import admin_required, staff_required
 
@@ -218,8 +219,10 @@ class _Echo:
 @staff_required
 def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
+    zone = organization_zone(request.organization)
+    # Times in the organization's zone, as on the page, and the header says which.
     header = [
-        "sent_at",
+        f"sent_at ({zone.key})",
         "sender",
         "number",
         "recipient",
@@ -236,7 +239,7 @@ def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
         for entry in _audit_filtered(request).iterator(chunk_size=2000):
             yield writer.writerow(
                 [
-                    entry.sent_at.isoformat(),
+                    timezone.localtime(entry.sent_at).isoformat(),
                     entry.sender_label,
                     entry.e164,
                     entry.owner_label,
@@ -249,8 +252,8 @@ def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
                 ]
             )
 
-    stamp = datetime.date.today().isoformat()
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    stamp = timezone.localdate().isoformat()
+    response = StreamingHttpResponse(stream_in_zone(zone, rows()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
     return response
 

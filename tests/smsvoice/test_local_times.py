@@ -175,3 +175,13 @@ def test_a_staff_member_of_an_organization_without_a_known_zone_sees_utc(org, hi
     client = Client()
     client.force_login(StaffMemberFactory(organization=org).user)
     assert UTC_24H in _page(client, reverse("credits:balance"))
+
+
+def test_the_audit_log_export_is_in_local_time_and_its_header_says_so(admin_client, history):
+    response = admin_client.get(reverse("broadcasts:audit_csv"), {"from": "2025-11-25"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "sent_at (America/New_York)"
+    assert [row[0] for row in rows[1:]] == ["2025-11-25T21:51:00-05:00"]
+    # The 26th is a UTC day: in New York the message went out on the 25th.
+    response = admin_client.get(reverse("broadcasts:audit_csv"), {"from": "2025-11-26"})
+    assert len(list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))) == 1
