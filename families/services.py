@@ -72,7 +72,8 @@ def consent_record(
     Opting in needs a text-capable number. Staff may opt a number in only as
     ``staff_with_consent`` (they confirmed holding the customer's consent). A number that
     replied STOP (it is on the OptOut list) comes back only by replying START: the law puts
-    the keyword above any other consent, so only a ``keyword`` event may opt it in.
+    the keyword above any other consent, so only a ``keyword`` event may opt it in, and a
+    ``keyword`` event opts in only a number with a STOP on file.
     """
     number = PhoneNumber.objects.select_for_update().get(pk=phone_number.pk)
     if opted_in and not number.text_capable:
@@ -87,6 +88,12 @@ def consent_record(
         raise ValidationError(
             "This number replied STOP, so texts can only be turned back on by the customer "
             "replying START."
+        )
+    if opted_in and source == Source.KEYWORD and not _replied_stop(number):
+        # A stray YES is not consent: a keyword only undoes a STOP on file.
+        raise ValidationError(
+            "A keyword reply only undoes a STOP; this number never replied STOP, so it opts "
+            "in on the parent portal or through staff who hold its consent."
         )
     if policy is None and opted_in:
         policy = policy_current(organization=number.organization)

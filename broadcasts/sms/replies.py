@@ -52,15 +52,36 @@ def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = ""
             "Reply START to subscribe again."
         )
     if keyword is Keyword.START:
-        keyword_opt_in(organization=organization, e164=from_e164, word=body.strip())
+        return _start_reply(organization, from_e164, body.strip())
+    contact = _contact(organization)
+    return (
+        f"{organization.name}: texts about classes and closures. "
+        f"{'Contact ' + contact + '. ' if contact else ''}Reply STOP to unsubscribe."
+    )
+
+
+def _contact(organization: Organization) -> str:
+    return " or ".join(c for c in (organization.contact_phone, organization.contact_email) if c)
+
+
+def _start_reply(organization: Organization, e164: str, word: str) -> str:
+    """START undoes a STOP, and nothing else: a YES from a number that never replied STOP is
+    not consent (its owner has not read the texting policy), so it only learns how to opt in."""
+    if not OptOut.objects.for_org(organization).filter(e164=e164).exists():
+        contact = _contact(organization)
+        ask = f"ask {organization.name}" + (f" ({contact})" if contact else "")
+        return (
+            f"{organization.name}: to get texts, turn them on in the parent portal "
+            f"or {ask}. Reply HELP for help."
+        )
+    if keyword_opt_in(organization=organization, e164=e164, word=word):
         return (
             f"You are subscribed to {organization.name} texts again. "
             "Reply STOP to unsubscribe, HELP for help."
         )
-    contact = " or ".join(c for c in (organization.contact_phone, organization.contact_email) if c)
     return (
-        f"{organization.name}: texts about classes and closures. "
-        f"{'Contact ' + contact + '. ' if contact else ''}Reply STOP to unsubscribe."
+        f"Your STOP is lifted. To get {organization.name} texts, turn them on in the parent "
+        "portal or ask the business. Reply HELP for help."
     )
 
 
@@ -71,18 +92,62 @@ def keyword_opt_out(*, organization: Organization, e164: str, word: str) -> None
 
 
 @transaction.atomic
-def keyword_opt_in(*, organization: Organization, e164: str, word: str) -> None:
-    OptOut.objects.for_org(organization).filter(e164=e164).delete()
-    _keyword_consent(organization=organization, e164=e164, opted_in=True, word=word)
+def keyword_opt_in(*, organization: Organization, e164: str, word: str) -> int:
+    """Undo a STOP on file: the numbers it turned off come back on; how many did.
+
+    Without a STOP on file nothing changes (0). Only numbers whose last consent event is a
+    keyword opt-out are turned back on: a number with these digits that never opted in (a
+    second owner, a number added since) stays off, since START restores, it never grants.
+    """
+    stops = OptOut.objects.for_org(organization).filter(e164=e164)
+    if not stops.exists():
+        return 0
+    restored = 0
+    note = f"Replied {word!r} to the sending number"
+    for number in _turned_off_by_stop(organization, e164):
+        consent_record(  # while the STOP is still on file: consent_record checks it
+            phone_number=number,
+            opted_in=True,
+            source=ConsentEvent.Source.KEYWORD,
+            actor_label=e164,
+            note=note,
+        )
+        restored += 1
+    stops.delete()
+    if not restored:
+        ConsentEvent.objects.create(
+            organization=organization,
+            e164=e164,
+            channel=ConsentEvent.Channel.SMS,
+            opted_in=True,
+            source=ConsentEvent.Source.KEYWORD,
+            actor_label=e164,
+            note=note + " (the STOP is lifted; no number of it had opted in)",
+        )
+    return restored
+
+
+def _turned_off_by_stop(organization: Organization, e164: str) -> list[PhoneNumber]:
+    numbers = PhoneNumber.objects.for_org(organization).filter(
+        e164=e164, text_capable=True, sms_opt_in=False
+    )
+    found = []
+    for number in numbers:
+        last = (
+            ConsentEvent.objects.filter(phone_number=number, channel=ConsentEvent.Channel.SMS)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if last and not last.opted_in and last.source == ConsentEvent.Source.KEYWORD:
+            found.append(number)
+    return found
 
 
 def _keyword_consent(*, organization: Organization, e164: str, opted_in: bool, word: str) -> None:
-    """Every number of the organization with these digits follows the reply; if none is on
-    file, the reply is still kept as evidence against the bare number."""
+    """Every opted-in number of the organization with these digits follows the STOP; if none
+    is, the reply is still kept as evidence against the bare number."""
     note = f"Replied {word!r} to the sending number"
     numbers = PhoneNumber.objects.for_org(organization).filter(e164=e164)
-    if opted_in:
-        numbers = numbers.filter(text_capable=True)
     recorded = False
     for number in numbers.filter(~Q(sms_opt_in=opted_in)):
         consent_record(
@@ -103,7 +168,3 @@ def _keyword_consent(*, organization: Organization, e164: str, opted_in: bool, w
             actor_label=e164,
             note=note,
         )
-
-
-
-
