@@ -31,6 +31,7 @@ from broadcasts.sms.compose import broadcast_create, broadcast_preview
 from broadcasts.sms.delivery import delivery_status_record
 from broadcasts.sms.replies import inbound_sms_handle
 from families.selection import KINDS, selection_from_session, selection_to_session
+from smsvoice.http import safe_next
 from smsvoice.localtime import organization_zone, stream_in_zone
 from smsvoice.models import StaffMember
 from smsvoice.tenancy import admin_required, staff_required
@@ -89,7 +90,7 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
             "preview": preview,
             "confirming": action == "confirm" and preview.can_send,
             "refused": refused,
-            "back_url": request.GET.get("next") or f"/{kind}/",
+            "back_url": safe_next(request, f"/{kind}/"),
         },
     )
 

@@ -18,6 +18,7 @@ from broadcasts.voice import recording as voice
 from broadcasts.voice.selectors import recording_call_for, recording_call_progress
 from families.phones import phone_display
 from families.selection import Selection, selection_from_session, selection_to_session
+from smsvoice.http import safe_next
 from smsvoice.tenancy import staff_required
 
 DEMO_RECORDING_SECONDS = 42
@@ -86,7 +87,7 @@ def voice_compose(request: HttpRequest, kind: str) -> HttpResponse:
         "max_recording": voice.minutes_seconds(settings.VOICE_MAX_RECORDING_SECONDS),
         "max_retries": settings.VOICE_MAX_RETRIES,
         "outbox": settings.SMS_BACKEND == "outbox",
-        "back_url": request.GET.get("next") or f"/{kind}/",
+        "back_url": safe_next(request, f"/{kind}/"),
     }
     if _fragment(request):
         template = "broadcasts/_voice_body.html" if request.method == "POST" else None
