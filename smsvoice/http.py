@@ -5,11 +5,15 @@ hostile one (``javascript:…``, ``//evil.example``, ``https://evil.example``, `
 ``data:…``) would be an open redirect or a script link. Only an address on this host, with
 http(s) or no scheme (and https when the request came over https), is kept; anything else gives
 the caller's default.
+
+It also holds ``RefuseNulMiddleware``: the other rule every request goes through before a view.
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.utils.http import url_has_allowed_host_and_scheme
 
 NEXT_PARAMETER = "next"
@@ -36,3 +40,44 @@ class SafeNextMixin:
 
     def get_redirect_url(self) -> str:
         return safe_next(self.request, "")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Parts of a request that views read without a form (and so without the NUL check Django's
+# forms.CharField does) and that can end up in a query or a row.
+_HEADERS = ("HTTP_USER_AGENT", "HTTP_REFERER")
+
+
+class RefuseNulMiddleware:
+    """A NUL character anywhere in a request's path, query string, form fields, cookies or the
+    headers we keep is a 400, before any view runs.
+
+    PostgreSQL cannot store or compare NUL in text, so one that reaches the ORM is a 500. Forms
+    refuse it, but many views read ``request.POST`` directly (the compose window's text, the
+    outbox's reply, `next`, webhook fields); refusing it here covers every one of them, and
+    nothing legitimate ever sends one. JSON bodies get the same rule in smsvoice.parsers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _holds_nul(request):
+            return HttpResponseBadRequest(
+                "The request holds a NUL character (\\x00), which no text here may contain.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    parts: list[str] = [request.path, *request.COOKIES.keys(), *request.COOKIES.values()]
+    parts += [request.META.get(name, "") for name in _HEADERS]
+    parts += _query_parts(request.GET)
+    if request.method == "POST" and request.content_type in FORM_TYPES:
+        parts += _query_parts(request.POST)
+    return any("\x00" in part for part in parts)
+
+
+def _query_parts(query: QueryDict) -> list[str]:
+    return [*query.keys(), *(value for _, values in query.lists() for value in values)]
