@@ -9,6 +9,7 @@ nothing because every move below is a conditional update.
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from functools import wraps
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_POST
 from broadcasts.models import VoiceCall, VoiceMessage, VoiceRecordingCall
 from broadcasts.voice import dial as voice_dial
 from broadcasts.voice import recording as voice
-from broadcasts.webhooks import signed_by_twilio
+from broadcasts.webhooks import signed_by_twilio, twilio_params_problem
 
 CallStatus = VoiceRecordingCall.Status
 MAX_TRIES = 3
@@ -57,6 +58,9 @@ class TwiML:
         return HttpResponse(xml, content_type="application/xml")
 
 
+logger = logging.getLogger(__name__)
+
+
 def _hang_up(text: str = "") -> HttpResponse:
     twiml = TwiML()
     if text:
@@ -83,6 +87,9 @@ def _signed(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not signed_by_twilio(request):
             return HttpResponseForbidden("Invalid signature")
+        if problem := twilio_params_problem(request.POST):
+            logger.warning("ignored a signed Twilio voice webhook: %s", problem)
+            return _hang_up()
         return view(request, *args, **kwargs)
 
     return csrf_exempt(require_POST(wrapper))
