@@ -17,7 +17,14 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from tests.broadcasts.conftest import TWILIO_SPEC
-from tests.twilio_standin import CallbackSink, TwilioStandin, count_segments, twilio_signature
+from tests.twilio_standin import (
+    CallbackSink,
+    TwilioStandin,
+    count_segments,
+    max_in_window,
+    twilio_signature,
+)
+from tests.twilio_standin.process import StandinClient, standin_process
 
 SID = "AC" + "f" * 32
 TOKEN = "standin-own-tests"
@@ -442,3 +449,240 @@ def test_unknown_paths_are_twilio_404s(standin):
 
     assert (response.status_code, response.json()["code"]) == (404, 20404)
     assert urlsplit(standin.base_url).hostname == "127.0.0.1"
+
+
+# --- the accepted log: pacing and duplicates --------------------------------------------------
+
+
+def test_it_logs_each_accepted_message_with_monotonic_times(standin):
+    before = time.monotonic()
+    first = send(standin, Body="one").json()["sid"]
+    standin.error_for_number("+12025550113", 21211)
+    send(standin, To="+12025550113", Body="refused")
+    second = send(standin, To="+12025550112", Body="two").json()["sid"]
+
+    log = standin.accepted
+    assert [(m.sid, m.from_, m.to, m.body) for m in log] == [
+        (first, SENDER, PARENT, "one"),
+        (second, SENDER, "+12025550112", "two"),
+    ]
+    assert before <= log[0].received <= log[0].at <= log[1].at <= time.monotonic()
+    assert standin.accepted_since(1) == log[1:]
+    assert standin.stats()["accepted"] == 2
+
+
+@pytest.mark.parametrize(
+    ("times", "most"),
+    [
+        ([], 0),
+        ([0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0], 10),  # 10/s exactly
+        ([0.0, 0.999, 1.0, 1.5, 1.9], 4),
+        ([5.0, 0.5, 0.6], 2),  # not sorted
+    ],
+)
+def test_max_in_window_counts_a_half_open_sliding_window(times, most):
+    assert max_in_window(times, 1.0) == most
+
+
+def test_max_in_window_looks_at_one_sender_or_all(standin):
+    for i in range(3):
+        send(standin, Body=f"a{i}")
+    send(standin, From="+14155550101", Body="b")
+
+    assert standin.max_in_window(seconds=1.0, from_=SENDER) == 3
+    assert standin.max_in_window(seconds=1.0, from_="+14155550101") == 1
+    assert standin.max_in_window(seconds=1.0) == 4
+    assert standin.max_in_window(seconds=1e-9) == 1
+
+
+def test_duplicates_counts_each_to_and_body_accepted_more_than_once(standin):
+    send(standin, Body="gym closed")
+    send(standin, Body="gym closed")
+    send(standin, Body="gym closed")
+    send(standin, Body="another text")
+    send(standin, To="+12025550112", Body="gym closed")
+
+    assert standin.duplicates() == 1
+    assert standin.duplicate_counts() == {(PARENT, "gym closed"): 3}
+
+
+# --- a back-pressure storm ----------------------------------------------------------------------
+
+
+def test_fail_randomly_answers_about_the_rates_asked_and_creates_nothing_for_them(standin):
+    standin.fail_randomly({429: 0.3, 503: 0.1}, retry_after=2, seed=7)
+
+    answers = [send(standin, Body=f"m{i}") for i in range(400)]
+
+    codes = [r.status_code for r in answers]
+    assert 0.2 < codes.count(429) / 400 < 0.4
+    assert 0.04 < codes.count(503) / 400 < 0.16
+    assert set(codes) == {201, 429, 503}
+    limited = next(r for r in answers if r.status_code == 429)
+    assert (limited.json()["code"], limited.headers["Retry-After"]) == (20429, "2")
+    assert len(standin.messages) == len(standin.accepted) == codes.count(201)
+    standin.fail_randomly({})
+    assert all(send(standin, Body="calm").status_code == 201 for _ in range(20))
+
+
+def test_fail_randomly_refuses_rates_that_are_not_probabilities(standin):
+    with pytest.raises(ValueError):
+        standin.fail_randomly({429: 0.8, 503: 0.3})
+
+
+def test_fail_next_is_served_before_the_random_failures(standin):
+    standin.fail_randomly({429: 0.0})
+    standin.fail_next(status=500)
+
+    assert [send(standin, Body="x").status_code for _ in range(2)] == [500, 201]
+
+
+# --- Messaging Services -------------------------------------------------------------------------
+
+SERVICE = "MG" + "2" * 32
+POOL = ["+14155550120", "+14155550121", "+14155550122"]
+
+
+def test_a_messaging_service_sends_from_a_number_of_its_pool(standin, sink):
+    standin.messaging_service(SERVICE, POOL)
+    standin.callback_delay = 0.2
+    created = api(
+        standin,
+        "POST",
+        "Messages.json",
+        data={
+            "To": PARENT,
+            "MessagingServiceSid": SERVICE,
+            "Body": "x",
+            "StatusCallback": f"{sink.base_url}/s",
+        },
+    ).json()
+
+    # Like Twilio: no sender yet while the message is "accepted".
+    assert (created["status"], created["from"], created["num_segments"]) == ("accepted", None, "0")
+    assert created["messaging_service_sid"] == SERVICE
+    standin.wait_for_callbacks()
+    picked = api(standin, "GET", f"Messages/{created['sid']}.json").json()["from"]
+    assert picked in POOL
+    assert {w.form["From"] for w in sink.received} == {picked}
+    assert all(w.form["MessagingServiceSid"] == SERVICE for w in sink.received)
+    (logged,) = standin.accepted
+    assert (logged.from_, logged.messaging_service_sid) == (picked, SERVICE)
+    assert standin.max_in_window(from_=picked) == standin.max_in_window(from_=SERVICE) == 1
+
+
+def test_the_same_number_always_gets_the_same_sender_and_the_list_finds_it_by_from(standin):
+    standin.messaging_service(SERVICE, POOL)
+    standin.callback_delay = 0.01
+    targets = [f"+120255502{i:02d}" for i in range(30)]
+    for to in targets * 2:
+        form = {"To": to, "MessagingServiceSid": SERVICE, "Body": "x"}
+        assert api(standin, "POST", "Messages.json", data=form).status_code == 201
+    time.sleep(0.05)
+
+    by_to: dict[str, set[str]] = {}
+    for message in standin.accepted:
+        by_to.setdefault(message.to, set()).add(message.from_)
+    assert all(len(senders) == 1 for senders in by_to.values())
+    assert len({s for senders in by_to.values() for s in senders}) > 1  # the pool is used
+    listed = {
+        number: api(
+            standin, "GET", "Messages.json", params={"From": number, "PageSize": 1000}
+        ).json()["messages"]
+        for number in POOL
+    }
+    assert sum(len(page) for page in listed.values()) == 60
+    assert all(m["from"] == number for number, page in listed.items() for m in page)
+
+
+def test_a_messaging_service_needs_numbers(standin):
+    with pytest.raises(ValueError):
+        standin.messaging_service(SERVICE, [])
+
+
+# --- the Messages list, as a reconcile reads it ---------------------------------------------------
+
+
+def test_the_list_filters_by_from_to_and_date_sent_after_with_pages_up_to_1000(standin):
+    standin.callback_delay = 0.01
+    for i in range(1205):
+        send(standin, To=f"+1202556{i:04d}", Body=f"m{i}")
+    send(standin, From="+14155550101", Body="another sender")
+    time.sleep(0.05)
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+
+    seen, sizes = [], []
+    page = api(
+        standin,
+        "GET",
+        "Messages.json",
+        params={"From": SENDER, "DateSent>": since, "PageSize": 5000},
+    ).json()
+    while True:
+        sizes.append(page["page_size"])
+        seen += page["messages"]
+        if not page["next_page_uri"]:
+            break
+        url = standin.base_url + page["next_page_uri"]
+        page = requests.get(url, auth=(SID, TOKEN), timeout=10).json()
+
+    assert sizes == [1000, 1000]
+    assert len(seen) == 1205 and len({m["sid"] for m in seen}) == 1205
+    assert {m["from"] for m in seen} == {SENDER}
+    later = api(standin, "GET", "Messages.json", params={"DateSent>": "2999-01-01T00:00:00Z"})
+    assert later.json()["messages"] == []
+    one = api(standin, "GET", "Messages.json", params={"To": "+12025560007"}).json()["messages"]
+    assert [m["body"] for m in one] == ["m7"]
+
+
+def test_messages_created_while_paging_do_not_shift_the_later_pages(standin):
+    sids = [send(standin, Body=f"m{i}").json()["sid"] for i in range(30)]
+
+    first = api(standin, "GET", "Messages.json", params={"PageSize": 10}).json()
+    for i in range(5):
+        send(standin, Body=f"new {i}")  # newest first: these land in front of page one
+    seen = [m["sid"] for m in first["messages"]]
+    url = first["next_page_uri"]
+    while url:
+        page = requests.get(standin.base_url + url, auth=(SID, TOKEN), timeout=10).json()
+        seen += [m["sid"] for m in page["messages"]]
+        url = page["next_page_uri"]
+
+    assert seen == list(reversed(sids))
+
+
+# --- in a process of its own, steered over HTTP ---------------------------------------------------
+
+
+def test_the_standin_process_is_steered_and_read_over_http():
+    with standin_process(latency=0.0, callbacks=False, account_sid=SID, auth_token=TOKEN) as url:
+        client = StandinClient(url)
+        client.messaging_service(SERVICE, POOL[:1])
+        client.fail_next(status=503)
+
+        def post(**form: str) -> requests.Response:
+            return requests.post(
+                f"{url}/2010-04-01/Accounts/{SID}/Messages.json",
+                data={"To": PARENT, "Body": "x", **form},
+                auth=(SID, TOKEN),
+                timeout=10,
+            )
+
+        codes = [post(From=SENDER).status_code for _ in range(3)]
+        post(MessagingServiceSid=SERVICE)
+        client.fail_randomly({429: 1.0}, retry_after=1)
+        storm = post(From=SENDER)
+        client.fail_randomly({})
+
+        assert codes == [503, 201, 201]
+        assert (storm.status_code, storm.headers["Retry-After"]) == (429, "1")
+        log = client.accepted()
+        assert [m.from_ for m in log] == [SENDER, SENDER, POOL[0]]
+        assert client.accepted(since=2) == log[2:]
+        assert client.duplicates() == 1  # (PARENT, "x") three times
+        assert client.duplicate_counts() == {(PARENT, "x"): 3}
+        assert client.max_in_window(seconds=60, from_=SENDER) == 2
+        stats = client.stats()
+        assert (stats["requests"], stats["accepted"], stats["duplicates"]) == (5, 3, 1)
+        client.reset()
+        assert client.accepted() == [] and client.stats()["requests"] == 0

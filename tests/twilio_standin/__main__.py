@@ -2,7 +2,9 @@
 
 Benchmarks run it this way so that it does not share a core (and a GIL) with the client it
 measures. It prints one line, `base_url=http://127.0.0.1:PORT`, then serves until stopped;
-GET /_standin/stats tells how many requests, messages and callbacks it has seen.
+GET /_standin/stats tells how many requests, messages and callbacks it has seen; the rest of
+/_standin/ (accepted log, windows, duplicates, injected failures, Messaging Services, reset) is
+driven by tests.twilio_standin.process.StandinClient.
 """
 
 from __future__ import annotations
@@ -25,6 +27,11 @@ def main() -> None:
     parser.add_argument(
         "--final-callbacks-only", action="store_true", help="no 'sent' callbacks, only the last"
     )
+    parser.add_argument(
+        "--no-request-log",
+        action="store_true",
+        help="count requests without keeping each one (long benchmarks)",
+    )
     args = parser.parse_args()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -36,6 +43,7 @@ def main() -> None:
         callbacks=not args.no_callbacks,
         callback_delay=args.callback_delay,
         final_callbacks_only=args.final_callbacks_only,
+        keep_requests=not args.no_request_log,
         port=args.port,
     )
     with standin:

@@ -12,14 +12,38 @@ Control it from Python (any thread):
         standin.fail_next(status=429, count=2, retry_after=1)
         standin.error_for_number("+15005550001", 21211)
         standin.deliver_as("+15005550002", final_status="undelivered", error_code=30003)
+        standin.fail_randomly({429: 0.3, 503: 0.1})            # a back-pressure storm
+        standin.messaging_service("MG...", ["+14155550100", "+14155550101"])
         ...point TWILIO_API_BASE at standin.base_url, send...
         standin.wait_for_callbacks()
         standin.requests, standin.messages, standin.callbacks
+        standin.accepted                       # every message it said 201 to, in order
+        standin.max_in_window(seconds=1.0, from_="+14155550100"), standin.duplicates()
+
+Run in a process of its own (`python -m tests.twilio_standin`), the same controls and counters
+are reachable over HTTP under /_standin/ (see tests/twilio_standin/process.py, StandinClient).
 
 Message lifecycle: queued (or accepted, with a MessagingServiceSid) at creation, "sent" after
 `callback_delay`, then the final status (delivered unless `deliver_as` said otherwise) after
 another `callback_delay`; "failed" goes straight from queued to failed, as on Twilio. GET shows
 the status of the moment whether callbacks are on or not.
+
+Messaging Services. A message created with MessagingServiceSid instead of From is sent from a
+number of that service's pool (`messaging_service(sid, numbers)`; the same To always gets the
+same number, like Twilio's sticky sender). As on Twilio, the create response says "accepted"
+with `from` null and num_segments "0"; from its first move on (GET, the list, callbacks) it
+shows the number picked, and the list's From filter finds it. A service never registered is
+accepted too but never gets a From.
+
+The accepted log. Every message answered 201 is appended to `accepted` with its monotonic
+time (time.monotonic(), which on Linux is one clock for every process of the machine, so a
+benchmark can compare it with its own): when the request arrived and when it was accepted
+(after the injected latency). Pacing is measured on the accept times (`max_in_window`), and a
+message sent twice is one (To, Body) accepted more than once (`duplicates`).
+
+The Messages list pages newest first with PageSize up to 1000; its next_page_uri carries a
+PageToken naming the last message of the page, so messages created while a client pages
+through do not shift or repeat later pages (Twilio's tokens behave the same way).
 """
 
 from __future__ import annotations
@@ -36,8 +60,9 @@ import random
 import re
 import threading
 import time
-from collections import deque
-from collections.abc import Coroutine
+import zlib
+from collections import Counter, deque
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -88,6 +113,62 @@ class RecordedRequest:
     form_lists: dict[str, list[str]]
     headers: dict[str, str]
     time: float
+    monotonic: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedMessage:
+    """One message the stand-in answered 201 to. `received` and `at` are time.monotonic():
+    when its request arrived and when it was accepted (after the latency). `from_` is the
+    number it goes out from: the From sent, or the one picked from the Messaging Service."""
+
+    sid: str
+    at: float
+    received: float
+    from_: str | None
+    messaging_service_sid: str | None
+    to: str
+    body: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "at": self.at,
+            "received": self.received,
+            "from": self.from_,
+            "messaging_service_sid": self.messaging_service_sid,
+            "to": self.to,
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AcceptedMessage:
+        return cls(
+            sid=data["sid"],
+            at=data["at"],
+            received=data["received"],
+            from_=data["from"],
+            messaging_service_sid=data["messaging_service_sid"],
+            to=data["to"],
+            body=data["body"],
+        )
+
+
+def max_in_window(times: Iterable[float], seconds: float = 1.0) -> int:
+    """The most of `times` that fall in any sliding window [t, t + seconds)."""
+    ordered = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def duplicate_counts(accepted: Iterable[AcceptedMessage]) -> dict[tuple[str, str], int]:
+    """(To, Body) accepted more than once -> how many times."""
+    counts = Counter((m.to, m.body) for m in accepted)
+    return {key: n for key, n in counts.items() if n > 1}
 
 
 try:
@@ -121,6 +202,8 @@ class StandinMessage:
     created_at: float
     # (when, status, error code): the moves after creation, fixed when the message is accepted.
     timeline: list[tuple[float, str, int | None]] = field(default_factory=list)
+    # The number of the Messaging Service's pool it goes out from (shown once it has moved on).
+    picked_from: str | None = None
 
     def __getitem__(self, key: str) -> str:
         """A form parameter as the request sent it: message["Body"], message["To"]."""
@@ -132,6 +215,12 @@ class StandinMessage:
     @property
     def initial_status(self) -> str:
         return "accepted" if self.messaging_service_sid else "queued"
+
+    def sender(self, now: float) -> str | None:
+        """`from` at `now`: a service's message has none until it leaves "accepted"."""
+        if self.from_ or self.picked_from is None:
+            return self.from_
+        return None if self.state(now)[0] == "accepted" else self.picked_from
 
     def state(self, now: float) -> tuple[str, int | None, float | None]:
         """(status, error code, when it was sent) at `now`."""
@@ -199,6 +288,17 @@ class _Failure:
     code: int
 
 
+@dataclass(slots=True)
+class _RandomFailures:
+    # (cumulative probability, failure) in draw order; a draw past the last one passes.
+    bands: list[tuple[float, _Failure]]
+    chooser: random.Random
+
+
+def _failure(status: int, retry_after: float | None) -> _Failure:
+    return _Failure(status, retry_after, FAILURE_CODES.get(status, 20000 + status))
+
+
 def twilio_signature(auth_token: str, url: str, params: dict[str, str]) -> str:
     """X-Twilio-Signature: base64 HMAC-SHA1 over the URL followed by each name+value, sorted."""
     payload = url + "".join(name + params[name] for name in sorted(params))
@@ -264,10 +364,13 @@ class TwilioStandin(BackgroundServer):
         callbacks: bool = True,
         callback_delay: float = 0.05,
         final_callbacks_only: bool = False,
+        keep_requests: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         super().__init__(host=host, port=port)
+        # Benchmarks: count requests without keeping each one's form and headers in memory.
+        self.keep_requests = keep_requests
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.latency = latency
@@ -290,9 +393,37 @@ class TwilioStandin(BackgroundServer):
         self, *, status: int = 429, count: int = 1, retry_after: float | None = None
     ) -> None:
         """Answer the next `count` API requests with `status` (429, 500, 503…) and Twilio's code."""
-        failure = _Failure(status, retry_after, FAILURE_CODES.get(status, 20000 + status))
+        failure = _failure(status, retry_after)
         with self._lock:
             self._failures.extend(failure for _ in range(count))
+
+    def fail_randomly(
+        self,
+        rates: dict[int, float],
+        *,
+        retry_after: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """From now on answer each API request with status S with probability rates[S]
+        (e.g. {429: 0.3, 503: 0.1}: a back-pressure storm), after the fail_next queue.
+        Nothing is created by a request failed this way. `fail_randomly({})` stops it."""
+        total = sum(rates.values())
+        if any(p < 0 for p in rates.values()) or total > 1:
+            raise ValueError("rates are probabilities that add up to at most 1")
+        bands, edge = [], 0.0
+        for status, probability in sorted(rates.items()):
+            edge += probability
+            bands.append((edge, _failure(int(status), retry_after)))
+        with self._lock:
+            self._random_failures = _RandomFailures(bands, random.Random(seed)) if bands else None
+
+    def messaging_service(self, sid: str, numbers: list[str]) -> None:
+        """Register a Messaging Service: messages created with MessagingServiceSid=`sid` go
+        out from one of `numbers` (the same To always from the same one)."""
+        if not numbers or not all(E164.match(n) for n in numbers):
+            raise ValueError("a Messaging Service needs one or more E.164 numbers")
+        with self._lock:
+            self._services[sid] = list(numbers)
 
     def error_for_number(
         self, e164: str, code: int, *, status: int = 400, message: str | None = None
@@ -357,11 +488,42 @@ class TwilioStandin(BackgroundServer):
         with self._lock:
             return list(self._callbacks)
 
+    @property
+    def accepted(self) -> list[AcceptedMessage]:
+        """Every message answered 201, in the order accepted."""
+        with self._lock:
+            return list(self._accepted)
+
+    def accepted_since(self, index: int) -> list[AcceptedMessage]:
+        """The accepted log from position `index` on (for polling it bit by bit)."""
+        with self._lock:
+            return self._accepted[index:]
+
+    def max_in_window(self, *, seconds: float = 1.0, from_: str | None = None) -> int:
+        """The most messages accepted in any sliding window of `seconds`: of those going out
+        from `from_` (a number, or a MessagingServiceSid), or of all messages when None."""
+        with self._lock:
+            log = list(self._accepted)
+        if from_ is not None:
+            log = [m for m in log if from_ in (m.from_, m.messaging_service_sid)]
+        return max_in_window((m.at for m in log), seconds)
+
+    def duplicates(self) -> int:
+        """How many (To, Body) were accepted more than once (each counts once however often)."""
+        return len(self.duplicate_counts())
+
+    def duplicate_counts(self) -> dict[tuple[str, str], int]:
+        """(To, Body) accepted more than once -> how many times."""
+        with self._lock:
+            log = list(self._accepted)
+        return duplicate_counts(log)
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {
-                "requests": len(self._requests),
+                "requests": self._request_count,
                 "messages": len(self._messages),
+                "accepted": len(self._accepted),
                 "calls": len(self._calls),
                 "callbacks_sent": len(self._callbacks),
                 "callbacks_failed": sum(1 for c in self._callbacks if c.error or c.status != 200),
@@ -388,6 +550,12 @@ class TwilioStandin(BackgroundServer):
     def _reset_state(self) -> None:
         self._generation = getattr(self, "_generation", 0) + 1
         self._requests: list[RecordedRequest] = []
+        self._request_count = 0
+        self._accepted: list[AcceptedMessage] = []
+        # Position of each message in creation order, for stable PageTokens.
+        self._message_order: dict[str, int] = {}
+        self._random_failures: _RandomFailures | None = None
+        self._services: dict[str, list[str]] = {}
         self._messages: dict[str, StandinMessage] = {}
         self._calls: dict[str, StandinCall] = {}
         self._numbers: dict[str, StandinNumber] = {}
@@ -421,6 +589,13 @@ class TwilioStandin(BackgroundServer):
         for method, path, handler in routes:
             app.router.add_route(method, account + path, handler)
         app.router.add_get("/_standin/stats", self._stats)
+        app.router.add_get("/_standin/accepted", self._control_accepted)
+        app.router.add_get("/_standin/max_in_window", self._control_max_in_window)
+        app.router.add_get("/_standin/duplicates", self._control_duplicates)
+        app.router.add_post("/_standin/fail_next", self._control_fail_next)
+        app.router.add_post("/_standin/fail_randomly", self._control_fail_randomly)
+        app.router.add_post("/_standin/messaging_services", self._control_messaging_service)
+        app.router.add_post("/_standin/reset", self._control_reset)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
@@ -453,9 +628,12 @@ class TwilioStandin(BackgroundServer):
             form_lists=form_lists,
             headers=dict(request.headers),
             time=time.time(),
+            monotonic=time.monotonic(),
         )
         with self._lock:
-            self._requests.append(recorded)
+            self._request_count += 1
+            if self.keep_requests:
+                self._requests.append(recorded)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         try:
@@ -478,8 +656,7 @@ class TwilioStandin(BackgroundServer):
         account = request.match_info.get("account")
         if account is not None and account != self.account_sid:
             return _not_found(request.path)
-        with self._lock:
-            failure = self._failures.popleft() if self._failures else None
+        failure = self._next_failure()
         if failure is None:
             return None
         headers = {}
@@ -487,6 +664,16 @@ class TwilioStandin(BackgroundServer):
             headers["Retry-After"] = f"{failure.retry_after:g}"
         message = FAILURE_MESSAGES.get(failure.status, "Internal Server Error")
         return _error(failure.status, failure.code, message, headers)
+
+    def _next_failure(self) -> _Failure | None:
+        with self._lock:
+            if self._failures:
+                return self._failures.popleft()
+            storm = self._random_failures
+            if storm is None:
+                return None
+            draw = storm.chooser.random()
+        return next((failure for edge, failure in storm.bands if draw < edge), None)
 
     def _authorized(self, header: str) -> bool:
         scheme, _, encoded = header.partition(" ")
@@ -502,7 +689,56 @@ class TwilioStandin(BackgroundServer):
         return _not_found(request.path)
 
     async def _stats(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stats())
+        stats = self.stats()
+        stats["duplicates"] = self.duplicates()
+        return web.json_response(stats)
+
+    # --- control over HTTP, for a benchmark in another process (process.StandinClient) ---------
+
+    async def _control_accepted(self, request: web.Request) -> web.Response:
+        since = int(request.query.get("since", 0))
+        log = self.accepted_since(since)
+        return web.json_response({"accepted": [m.to_json() for m in log], "next": since + len(log)})
+
+    async def _control_max_in_window(self, request: web.Request) -> web.Response:
+        seconds = float(request.query.get("seconds", 1.0))
+        most = self.max_in_window(seconds=seconds, from_=request.query.get("from"))
+        return web.json_response({"max_in_window": most})
+
+    async def _control_duplicates(self, request: web.Request) -> web.Response:
+        counts = self.duplicate_counts()
+        pairs = [[to, body, n] for (to, body), n in counts.items()]
+        return web.json_response(
+            {
+                "duplicates": len(counts),
+                "extra": sum(n - 1 for n in counts.values()),
+                "pairs": pairs[:1000],
+            }
+        )
+
+    async def _control_fail_next(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        self.fail_next(
+            status=int(data.get("status", 429)),
+            count=int(data.get("count", 1)),
+            retry_after=data.get("retry_after"),
+        )
+        return web.json_response({"ok": True})
+
+    async def _control_fail_randomly(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        rates = {int(status): float(p) for status, p in data.get("rates", {}).items()}
+        self.fail_randomly(rates, retry_after=data.get("retry_after"), seed=data.get("seed"))
+        return web.json_response({"ok": True})
+
+    async def _control_messaging_service(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        self.messaging_service(data["sid"], list(data["numbers"]))
+        return web.json_response({"ok": True})
+
+    async def _control_reset(self, request: web.Request) -> web.Response:
+        self.reset()
+        return web.json_response({"ok": True})
 
     def _number_error(self, number: str) -> web.Response | None:
         with self._lock:
@@ -540,7 +776,28 @@ class TwilioStandin(BackgroundServer):
         if refusal is not None:
             return refusal
         message = self._accept_message(to, from_, service, body, callback, form)
+        self._log_accepted(message, request[RECORDED].monotonic)
         return web.json_response(self._message_json(message, time.time()), status=201)
+
+    def _log_accepted(self, message: StandinMessage, received: float) -> None:
+        entry = AcceptedMessage(
+            sid=message.sid,
+            at=time.monotonic(),
+            received=received,
+            from_=message.from_ or message.picked_from,
+            messaging_service_sid=message.messaging_service_sid,
+            to=message.to,
+            body=message.body,
+        )
+        with self._lock:
+            self._accepted.append(entry)
+
+    def _pick_from(self, service: str | None, to: str) -> str | None:
+        with self._lock:
+            pool = self._services.get(service or "")
+        if not pool:
+            return None
+        return pool[zlib.crc32(to.encode()) % len(pool)]
 
     def _accept_message(
         self,
@@ -562,6 +819,7 @@ class TwilioStandin(BackgroundServer):
             num_segments=count_segments(body),
             params=form,
             created_at=now,
+            picked_from=None if from_ else self._pick_from(service, to),
         )
         with self._lock:
             final, error_code = self._outcomes.get(to, ("delivered", None))
@@ -570,6 +828,7 @@ class TwilioStandin(BackgroundServer):
                 message.timeline = [(now + step, "failed", error_code)]
             else:
                 message.timeline = [(now + step, "sent", None), (now + 2 * step, final, error_code)]
+            self._message_order[message.sid] = len(self._messages)
             self._messages[message.sid] = message
             send_callbacks = self.callbacks_enabled and callback is not None
         if send_callbacks:
@@ -585,7 +844,7 @@ class TwilioStandin(BackgroundServer):
             params = {
                 "AccountSid": self.account_sid,
                 "ApiVersion": API_VERSION,
-                "From": message.from_ or "",
+                "From": message.sender(at) or "",
                 "To": message.to,
                 "MessageSid": message.sid,
                 "SmsSid": message.sid,
@@ -604,6 +863,8 @@ class TwilioStandin(BackgroundServer):
     def _message_json(self, message: StandinMessage, now: float) -> dict[str, Any]:
         status, error_code, sent_at = message.state(now)
         uri = self._uri(f"Messages/{message.sid}.json")
+        # Twilio counts a service's message's parts once a number is assigned to it.
+        segments = 0 if status == "accepted" else message.num_segments
         return {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
@@ -614,10 +875,10 @@ class TwilioStandin(BackgroundServer):
             "direction": "outbound-api",
             "error_code": error_code,
             "error_message": None if error_code is None else f"Error {error_code}",
-            "from": message.from_,
+            "from": message.sender(now),
             "messaging_service_sid": message.messaging_service_sid,
             "num_media": "0",
-            "num_segments": str(message.num_segments),
+            "num_segments": str(segments),
             "price": None,
             "price_unit": "USD",
             "sid": message.sid,
@@ -642,7 +903,7 @@ class TwilioStandin(BackgroundServer):
         if "To" in query:
             messages = [m for m in messages if m.to == query["To"]]
         if "From" in query:
-            messages = [m for m in messages if m.from_ == query["From"]]
+            messages = [m for m in messages if m.sender(now) == query["From"]]
         for key, keep in (
             ("DateSent", operator.eq),
             ("DateSent<", operator.le),
@@ -651,13 +912,29 @@ class TwilioStandin(BackgroundServer):
             if key in query:
                 bound = _parse_filter_date(query[key])
                 messages = [m for m in messages if _sent_matches(m.state(now)[2], bound, keep)]
+        with self._lock:
+            order = dict(self._message_order)
         return self._page(
-            request, "messages", [self._message_json(m, now) for m in messages], "Messages.json"
+            request,
+            "messages",
+            messages,
+            "Messages.json",
+            lambda m: self._message_json(m, now),
+            lambda m: order[m.sid],
         )
 
     def _page(
-        self, request: web.Request, key: str, records: list[dict[str, Any]], path: str
+        self,
+        request: web.Request,
+        key: str,
+        items: list[Any],
+        path: str,
+        render,
+        position=None,
     ) -> web.Response:
+        """One page of `items` (newest first), rendered with `render`. With `position` (an
+        item's place in creation order) a PageToken names the last item of the page before,
+        so items created meanwhile do not shift the pages still to come."""
         query = request.query
         try:
             size = min(max(int(query.get("PageSize", 50)), 1), 1000)
@@ -666,24 +943,32 @@ class TwilioStandin(BackgroundServer):
             return _error(400, 20001, "Invalid paging parameters")
         filters = {k: v for k, v in query.items() if k not in {"PageSize", "Page", "PageToken"}}
         start = page * size
-        chunk = records[start : start + size]
+        token = query.get("PageToken", "")
+        if position is not None and token.startswith("PA") and token[2:].isdigit():
+            after = int(token[2:])
+            start = next((i for i, item in enumerate(items) if position(item) < after), len(items))
+        chunk = items[start : start + size]
 
-        def page_uri(number: int) -> str:
+        def page_uri(number: int, token: str | None = None) -> str:
             params = {**filters, "PageSize": size, "Page": number}
-            if number > 0:
-                params["PageToken"] = f"PA{number}"
+            if number > 0 and (token or position is None):
+                params["PageToken"] = token or f"PA{number}"
             return f"{self._uri(path)}?{urlencode(params)}"
 
+        def next_token() -> str | None:
+            return f"PA{position(chunk[-1])}" if position is not None and chunk else None
+
+        more = start + size < len(items)
         body = {
-            key: chunk,
+            key: [render(item) for item in chunk],
             "end": start + max(len(chunk) - 1, 0),
             "first_page_uri": page_uri(0),
-            "next_page_uri": page_uri(page + 1) if start + size < len(records) else None,
+            "next_page_uri": page_uri(page + 1, next_token()) if more else None,
             "page": page,
             "page_size": size,
             "previous_page_uri": page_uri(page - 1) if page > 0 else None,
             "start": start,
-            "uri": page_uri(page),
+            "uri": page_uri(page, token or None),
         }
         return web.json_response(body)
 
@@ -927,8 +1212,13 @@ class TwilioStandin(BackgroundServer):
         wanted = request.query.get("PhoneNumber")
         if wanted:
             numbers = [n for n in numbers if n.phone_number == wanted]
-        records = [self._number_json(n) for n in numbers]
-        return self._page(request, "incoming_phone_numbers", records, "IncomingPhoneNumbers.json")
+        return self._page(
+            request,
+            "incoming_phone_numbers",
+            numbers,
+            "IncomingPhoneNumbers.json",
+            self._number_json,
+        )
 
     async def _number_fetch(self, request: web.Request) -> web.Response:
         with self._lock:
