@@ -25,7 +25,7 @@ from credits.pricing import (
     format_usd,
     monthly_fee_cents,
 )
-from credits.services import account_for_update, ledger_write
+from credits.services import account_for_update, ledger_write, task
 from smsvoice.locks import try_lock
 from smsvoice.models import Organization
 
@@ -365,8 +365,6 @@ def purchase_mark_failed(*, purchase_id: int, message: str, payment_intent_id: s
 def _unpaid(purchase: Purchase) -> None:
     """Consequences of an auto-recharge or monthly fee that was not paid; caller holds the
     purchase lock."""
-    from credits import tasks
-
     account = account_for_update(organization=purchase.organization)
     reason = purchase.failure_message
     if purchase.source == Purchase.Source.AUTO_RECHARGE:
@@ -406,7 +404,7 @@ def _unpaid(purchase: Purchase) -> None:
         )
     organization_id = purchase.organization_id
     transaction.on_commit(
-        lambda: tasks.email_admins.delay(
+        lambda: task("email_admins").delay(
             organization_id=organization_id, subject=subject, body=body
         )
     )
@@ -422,8 +420,6 @@ def monthly_fees_charge(*, today: datetime.date | None = None) -> dict[str, int]
     today = today or timezone.localdate()
     period = today.replace(day=1)
     counts = {"organizations": 0, "started": 0, "already": 0, "locked": 0}
-    from credits import tasks
-
     with try_lock("credits:monthly-fees") as acquired:
         if not acquired:
             counts["locked"] = 1
@@ -435,15 +431,13 @@ def monthly_fees_charge(*, today: datetime.date | None = None) -> dict[str, int]
                 counts["already"] += 1
                 continue
             counts["started"] += 1
-            transaction.on_commit(lambda pk=purchase.id: tasks.purchase_charge.delay(pk))
+            transaction.on_commit(lambda pk=purchase.id: task("purchase_charge").delay(pk))
     return counts
 
 
 def purchases_sweep() -> dict[str, int]:
     """Beat: purchases nobody is finishing. An auto-recharge or monthly fee whose task was lost
     is enqueued again (same idempotency key); one Stripe left "processing" is asked again."""
-    from credits import tasks
-
     counts = {"enqueued": 0, "refreshed": 0, "locked": 0}
     stale = timezone.now() - CLAIM_EXPIRES
     with try_lock("credits:purchases-sweep") as acquired:
@@ -456,7 +450,7 @@ def purchases_sweep() -> dict[str, int]:
             source=Purchase.Source.MANUAL
         )
         for purchase_id in lost.values_list("id", flat=True)[:500]:
-            tasks.purchase_charge.delay(purchase_id)
+            task("purchase_charge").delay(purchase_id)
             counts["enqueued"] += 1
         processing = pending.filter(stripe_payment_intent_id__isnull=False)
         for purchase in processing[:100]:
@@ -612,8 +606,6 @@ def _take_back_refunded_credits(purchase: Purchase, intent_id: str) -> int:
 
 
 def _tell_admins_about_shortfall(purchase: Purchase, shortfall: int) -> None:
-    from credits import tasks
-
     body = (
         f"Purchase #{purchase.id} was refunded to the card, but {shortfall:,} of its credits "
         "had already been spent, so they could not be taken back. Please review it under "
@@ -621,7 +613,7 @@ def _tell_admins_about_shortfall(purchase: Purchase, shortfall: int) -> None:
     )
     organization_id = purchase.organization_id
     transaction.on_commit(
-        lambda: tasks.email_admins.delay(
+        lambda: task("email_admins").delay(
             organization_id=organization_id,
             subject="A refunded purchase was already spent",
             body=body,

@@ -20,6 +20,15 @@ from smsvoice.models import Organization
 Kind = LedgerEntry.Kind
 
 
+def task(name: str):
+    """A task of credits.tasks by name. The tasks import the payment services, which import
+    these, so both find their tasks in Celery's registry instead of importing the module
+    (credits.apps imports it, so web processes have them registered too)."""
+    from celery import current_app
+
+    return current_app.tasks[f"credits.tasks.{name}"]
+
+
 class InsufficientCredits(Exception):
     """The one error for "not enough credits": nothing was debited."""
 
@@ -191,9 +200,7 @@ def _auto_recharge_if_low(account: CreditAccount) -> None:
             )
     except IntegrityError:
         return
-    from credits import tasks  # the tasks import the payment services, which import this
-
-    transaction.on_commit(lambda: tasks.purchase_charge.delay(purchase.id))
+    transaction.on_commit(lambda: task("purchase_charge").delay(purchase.id))
 
 
 def auto_recharge_update(
