@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Sum
 
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient, SendingNumber
-from families.models import Family, Guardian, OptOut, PhoneNumber, Student
+from families.models import Guardian, OptOut, PhoneNumber, Student
 from families.selection import Selection, selection_queryset
 from smsvoice.models import Organization
 
 Reason = Recipient.Reason
 
 
-@dataclass
+@dataclass(slots=True)
 class PlannedRecipient:
     e164: str
     owner_label: str
@@ -24,6 +25,7 @@ class PlannedRecipient:
     staff_member_id: int | None = None
     reason: str = ""  # empty: it will be messaged
     merge_values: dict[str, str] = field(default_factory=dict)
+    shared_by: int = 1  # selected owners this one number reaches (it is messaged once)
 
 
 @dataclass
@@ -49,123 +51,167 @@ def sending_number_active(*, organization: Organization) -> SendingNumber | None
     return SendingNumber.objects.for_org(organization).filter(status="active").first()
 
 
+def own_numbers(*, organization: Organization) -> frozenset[str]:
+    """The numbers the organization sends from, which it must never text or call itself: its
+    active sending number (and every number of a sender pool, when it has one)."""
+    active = SendingNumber.objects.for_org(organization).filter(status="active")
+    return frozenset(active.values_list("e164", flat=True))
+
+
+@dataclass(slots=True)
+class _Row:
+    """One appearance of a number in the selection, with what decides whether it is messaged
+    and the names its merge fields are filled from."""
+
+    planned: PlannedRecipient
+    text_capable: bool
+    opted_in: bool
+    unsubscribed: bool
+    first_name: str = ""
+    family_name: str = ""
+    students: tuple[str, ...] = ()
+
+
 def recipients_plan(
     *,
     organization: Organization,
     selection: Selection,
     channel: str = "sms",
-    with_merge: bool = False,
+    merge_fields: Collection[str] = (),
 ) -> RecipientPlan:
     """Every number of the selected owners, deduplicated by E.164, with what leaves one out.
 
-    SMS needs a text-capable number that opted in and has not replied STOP. A number that is
-    eligible through any owner is messaged once, through the first such owner; its other
-    appearances are duplicates. ``with_merge`` also loads the names merge fields need.
+    SMS needs a text-capable number that opted in and has not replied STOP; neither channel
+    reaches the organization's own sending number. A number that is eligible through any
+    owner is messaged once, through the first such owner; its other appearances are
+    duplicates. ``merge_fields`` (names from ``MERGE_FIELDS``) are filled for each number
+    from its own owners (see ``_merge``). A few queries of plain values whatever the size.
     """
     owners = selection_queryset(organization=organization, selection=selection)
-    rows, no_number = _numbers_of(organization, selection.kind, owners)
-    if with_merge:
-        _add_merge_values(organization, selection, rows)
-    called_off = _voice_opted_out(organization, rows) if channel == "voice" else set()
+    wanted = frozenset(merge_fields)
+    rows, no_number = _numbers_of(organization, selection.kind, owners, wanted)
+    own = own_numbers(organization=organization)
+    if channel == "voice":
+        called_off = _voice_opted_out(organization, owners, selection.kind)
+        for row in rows:
+            row.planned.reason = _voice_reason(row, own, called_off)
+    else:
+        for row in rows:
+            row.planned.reason = _sms_reason(row, own)
+    rows.sort(key=lambda r: r.planned.reason != "")  # eligible first; stable keeps list order
+    recipients, excluded, chosen = [], list(no_number), {}
     for row in rows:
-        row.reason = _sms_reason(row) if channel == "sms" else _voice_reason(row, called_off)
-    rows.sort(key=lambda r: r.reason != "")  # eligible first; stable keeps the list order
-    recipients, excluded, seen = [], list(no_number), set()
-    for row in rows:
-        if row.e164 in seen:
-            row.reason = Reason.DUPLICATE
-            excluded.append(row)
+        planned = row.planned
+        if planned.e164 in chosen:
+            if not planned.reason:
+                chosen[planned.e164].append(row)
+            planned.reason = Reason.DUPLICATE
+            excluded.append(planned)
             continue
-        seen.add(row.e164)
-        (excluded if row.reason else recipients).append(row)
-    for row in rows:  # drop the helper flags used to compute reasons
-        row.merge_values.pop("_flags", None)
+        chosen[planned.e164] = [row]
+        (excluded if planned.reason else recipients).append(planned)
+    if wanted:
+        for planned in recipients:
+            _merge(planned, chosen[planned.e164], organization, wanted)
+    else:
+        for planned in recipients:
+            planned.shared_by = len(chosen[planned.e164])
     return RecipientPlan(recipients=recipients, excluded=excluded)
 
 
-def _sms_reason(row: PlannedRecipient) -> str:
-    text_capable, opted_in, unsubscribed = row.merge_values["_flags"]
-    if unsubscribed:
+def _sms_reason(row: _Row, own: frozenset[str]) -> str:
+    if row.planned.e164 in own:
+        return Reason.OWN_NUMBER
+    if row.unsubscribed:
         return Reason.UNSUBSCRIBED
-    if not text_capable:
+    if not row.text_capable:
         return Reason.NOT_TEXT_CAPABLE
-    if not opted_in:
+    if not row.opted_in:
         return Reason.NOT_OPTED_IN
     return ""
 
 
-def _voice_opted_out(organization: Organization, rows: list[PlannedRecipient]) -> set[str]:
+def _voice_opted_out(organization: Organization, owners: QuerySet, kind: str) -> set[str]:
     from broadcasts.models import VoiceOptOut
 
-    e164s = {row.e164 for row in rows}
-    found = VoiceOptOut.objects.for_org(organization).filter(e164__in=e164s)
+    found = VoiceOptOut.objects.for_org(organization).filter(
+        e164__in=_numbers_query(organization, kind, owners).values("e164")
+    )
     return set(found.values_list("e164", flat=True))
 
 
-def _voice_reason(row: PlannedRecipient, called_off: set[str]) -> str:
-    # Voice needs no opt-in and reaches landlines; only a number that pressed 9 is left out.
-    return Reason.VOICE_OPTED_OUT if row.e164 in called_off else ""
+def _voice_reason(row: _Row, own: frozenset[str], called_off: set[str]) -> str:
+    # Voice needs no opt-in and reaches landlines; a number that pressed 9 is left out.
+    if row.planned.e164 in own:
+        return Reason.OWN_NUMBER
+    return Reason.VOICE_OPTED_OUT if row.planned.e164 in called_off else ""
 
 
-def _numbers_of(organization: Organization, kind: str, owners: QuerySet):
-    """(numbers as PlannedRecipients, owners without any number) in a few queries."""
-    unsubscribed = Exists(OptOut.objects.filter(organization=organization, e164=OuterRef("e164")))
-    numbers = PhoneNumber.objects.for_org(organization).annotate(unsubscribed=unsubscribed)
+def _merge(
+    planned: PlannedRecipient, rows: list[_Row], organization: Organization, wanted: frozenset
+) -> None:
+    """Fill the merge fields of a number from its owners in this selection.
+
+    One owner: their own names. A number several owners share (two families, a parent who
+    is also staff, two students of one family) is messaged once, so it is greeted by all of
+    them, joined: "Maria and David", "Kai and Sofia".
+    """
+    planned.shared_by = len(rows)
+    values = planned.merge_values
+    if "first_name" in wanted:
+        values["first_name"] = _and_join(_distinct(r.first_name for r in rows))
+    if "family_name" in wanted:
+        values["family_name"] = _and_join(_distinct(r.family_name for r in rows))
+    if "student_first_name" in wanted:
+        values["student_first_name"] = _and_join(_distinct(n for r in rows for n in r.students))
+    if "organization" in wanted:
+        values["organization"] = organization.name
+
+
+def _distinct(names) -> list[str]:
+    return [name for name in dict.fromkeys(names) if name]
+
+
+def _numbers_query(organization: Organization, kind: str, owners: QuerySet) -> QuerySet:
+    numbers = PhoneNumber.objects.for_org(organization)
     if kind == "staff":
-        values = (
-            numbers.filter(staff_member__in=owners.values("pk"))
-            .values_list(
-                "e164",
-                "text_capable",
-                "sms_opt_in",
-                "unsubscribed",
-                "staff_member_id",
-                "staff_member__first_name",
-                "staff_member__last_name",
-                "label",
-            )
-            .order_by("staff_member__last_name", "staff_member_id", "id")
-        )
-        rows = [
-            PlannedRecipient(
-                e164=e164,
-                staff_member_id=sid,
-                owner_label=f"{first} {last} — {label or 'phone'}",
-                merge_values={"_flags": (capable, opted, unsub), "first_name": first},
-            )
-            for e164, capable, opted, unsub, sid, first, last, label in values
-        ]
-        missing = owners.exclude(Exists(PhoneNumber.objects.filter(staff_member=OuterRef("pk"))))
-        no_number = [
-            PlannedRecipient(
-                e164="", staff_member_id=pk, owner_label=f"{first} {last}", reason=Reason.NO_NUMBER
-            )
-            for pk, first, last in missing.values_list("pk", "first_name", "last_name")
-        ]
-        return rows, no_number
+        return numbers.filter(staff_member__in=owners.values("pk"))
     if kind == "students":
-        return _student_numbers(numbers, owners)
-    values = (
-        numbers.filter(family__in=owners.values("pk"))
-        .values_list(
-            "e164",
-            "text_capable",
-            "sms_opt_in",
-            "unsubscribed",
-            "family_id",
-            "family__name",
-            "field__label",
-        )
-        .order_by("family__name", "family_id", "field__order", "id")
-    )
+        return numbers.filter(family__in=owners.values("family_id"))
+    return numbers.filter(family__in=owners.values("pk"))
+
+
+def _numbers_of(organization: Organization, kind: str, owners: QuerySet, wanted: frozenset):
+    """(each number's appearances as _Rows, owners without any number) in a few queries."""
+    unsubscribed = Exists(OptOut.objects.filter(organization=organization, e164=OuterRef("e164")))
+    numbers = _numbers_query(organization, kind, owners).annotate(unsubscribed=unsubscribed)
+    if kind == "staff":
+        return _staff_numbers(numbers, owners)
+    if kind == "students":
+        return _student_numbers(numbers, owners, wanted)
+    values = numbers.values_list(
+        "e164",
+        "text_capable",
+        "sms_opt_in",
+        "unsubscribed",
+        "family_id",
+        "family__name",
+        "field__label",
+        "guardian__first_name",
+    ).order_by("family__name", "family_id", "field__order", "id")
+    sole = _sole_guardians(owners.values("pk")) if "first_name" in wanted else {}
+    students = _active_students(owners) if "student_first_name" in wanted else {}
     rows = [
-        PlannedRecipient(
-            e164=e164,
-            family_id=fid,
-            owner_label=f"{fname} — {label}",
-            merge_values={"_flags": (capable, opted, unsub), "family_name": fname},
+        _Row(
+            PlannedRecipient(e164=e164, family_id=fid, owner_label=f"{fname} — {label}"),
+            capable,
+            opted,
+            unsub,
+            first_name=_greeted(guardian, sole.get(fid), fname),
+            family_name=fname,
+            students=students.get(fid, ()),
         )
-        for e164, capable, opted, unsub, fid, fname, label in values
+        for e164, capable, opted, unsub, fid, fname, label, guardian in values
     ]
     missing = owners.exclude(Exists(PhoneNumber.objects.filter(family=OuterRef("pk"))))
     no_number = [
@@ -175,7 +221,72 @@ def _numbers_of(organization: Organization, kind: str, owners: QuerySet):
     return rows, no_number
 
 
-def _student_numbers(numbers: QuerySet, students: QuerySet):
+def _greeted(guardian: str | None, sole: str | None, family_name: str) -> str:
+    """Who {first_name} greets on a family number: the guardian the number belongs to; for a
+    number that names nobody, the family's only guardian; else the household ("West family")."""
+    return guardian or sole or f"{family_name} family"
+
+
+def _sole_guardians(family_ids: QuerySet) -> dict[int, str]:
+    """The first name of the guardian of each family that has exactly one."""
+    grouped = (
+        Guardian.objects.filter(family__in=family_ids)
+        .values("family_id")
+        .annotate(n=Count("id"), first=Min("first_name"))
+        .filter(n=1)
+        .values_list("family_id", "first")
+    )
+    return dict(grouped)
+
+
+def _active_students(families: QuerySet) -> dict[int, tuple[str, ...]]:
+    """{student_first_name} of a family picked as a family: its students who still come."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for fid, first in (
+        Student.objects.filter(family__in=families.values("pk"))
+        .exclude(status="inactive")
+        .order_by("family_id", "first_name", "id")
+        .values_list("family_id", "first_name")
+    ):
+        found[fid].append(first)
+    return {fid: tuple(names) for fid, names in found.items()}
+
+
+def _staff_numbers(numbers: QuerySet, owners: QuerySet):
+    values = numbers.values_list(
+        "e164",
+        "text_capable",
+        "sms_opt_in",
+        "unsubscribed",
+        "staff_member_id",
+        "staff_member__first_name",
+        "staff_member__last_name",
+        "label",
+    ).order_by("staff_member__last_name", "staff_member_id", "id")
+    rows = [
+        _Row(
+            PlannedRecipient(
+                e164=e164, staff_member_id=sid, owner_label=f"{first} {last} — {label or 'phone'}"
+            ),
+            capable,
+            opted,
+            unsub,
+            first_name=first,
+            family_name=last,
+        )
+        for e164, capable, opted, unsub, sid, first, last, label in values
+    ]
+    missing = owners.exclude(Exists(PhoneNumber.objects.filter(staff_member=OuterRef("pk"))))
+    no_number = [
+        PlannedRecipient(
+            e164="", staff_member_id=pk, owner_label=f"{first} {last}", reason=Reason.NO_NUMBER
+        )
+        for pk, first, last in missing.values_list("pk", "first_name", "last_name")
+    ]
+    return rows, no_number
+
+
+def _student_numbers(numbers: QuerySet, students: QuerySet, wanted: frozenset):
     """A student is reached through the family's numbers; two students of one family share
     them, so the number goes to the family once, naming both students."""
     picked = list(
@@ -186,34 +297,35 @@ def _student_numbers(numbers: QuerySet, students: QuerySet):
     by_family: dict[int, list[tuple]] = defaultdict(list)
     for row in picked:
         by_family[row[3]].append(row)
-    values = (
-        numbers.filter(family_id__in=list(by_family))
-        .values_list(
-            "e164",
-            "text_capable",
-            "sms_opt_in",
-            "unsubscribed",
-            "family_id",
-            "field__label",
-        )
-        .order_by("family__name", "family_id", "field__order", "id")
-    )
+    values = numbers.values_list(
+        "e164",
+        "text_capable",
+        "sms_opt_in",
+        "unsubscribed",
+        "family_id",
+        "field__label",
+        "guardian__first_name",
+    ).order_by("family__name", "family_id", "field__order", "id")
+    sole = _sole_guardians(students.values("family_id")) if "first_name" in wanted else {}
     rows, families_with_numbers = [], set()
-    for e164, capable, opted, unsub, fid, label in values:
+    for e164, capable, opted, unsub, fid, label, guardian in values:
         families_with_numbers.add(fid)
         first_student = by_family[fid][0]
-        names = [s[1] for s in by_family[fid]]
+        names = tuple(s[1] for s in by_family[fid])
         rows.append(
-            PlannedRecipient(
-                e164=e164,
-                family_id=fid,
-                student_id=first_student[0],
-                owner_label=f"{first_student[4]} — {label} (for {', '.join(names)})",
-                merge_values={
-                    "_flags": (capable, opted, unsub),
-                    "family_name": first_student[4],
-                    "student_first_name": _and_join(names),
-                },
+            _Row(
+                PlannedRecipient(
+                    e164=e164,
+                    family_id=fid,
+                    student_id=first_student[0],
+                    owner_label=f"{first_student[4]} — {label} (for {', '.join(names)})",
+                ),
+                capable,
+                opted,
+                unsub,
+                first_name=_greeted(guardian, sole.get(fid), first_student[4]),
+                family_name=first_student[4],
+                students=names,
             )
         )
     no_number = [
@@ -229,38 +341,6 @@ def _student_numbers(numbers: QuerySet, students: QuerySet):
         for sid, first, last, _f, _n in students_of
     ]
     return rows, no_number
-
-
-def _add_merge_values(organization: Organization, selection: Selection, rows) -> None:
-    family_ids = {r.family_id for r in rows if r.family_id}
-    if not family_ids:
-        for row in rows:
-            row.merge_values.setdefault("organization", organization.name)
-        return
-    first_guardian: dict[int, str] = {}
-    for fid, first in (
-        Guardian.objects.filter(family_id__in=family_ids)
-        .order_by("family_id", "id")
-        .values_list("family_id", "first_name")
-    ):
-        first_guardian.setdefault(fid, first)
-    students: dict[int, list[str]] = defaultdict(list)
-    if selection.kind == "families":
-        for fid, first in (
-            Student.objects.filter(family_id__in=family_ids)
-            .exclude(status="inactive")
-            .order_by("family_id", "first_name")
-            .values_list("family_id", "first_name")
-        ):
-            students[fid].append(first)
-    family_names = dict(Family.objects.filter(pk__in=family_ids).values_list("pk", "name"))
-    for row in rows:
-        values = row.merge_values
-        values["organization"] = organization.name
-        if row.family_id:
-            values.setdefault("family_name", family_names.get(row.family_id, ""))
-            values.setdefault("first_name", first_guardian.get(row.family_id, ""))
-            values.setdefault("student_first_name", _and_join(students.get(row.family_id, [])))
 
 
 def _and_join(names: list[str]) -> str:

@@ -24,8 +24,10 @@ from broadcasts.selectors import (
     sending_number_active,
 )
 from broadcasts.sms import segments
+from broadcasts.typed_text import refused_characters_message
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import credits_debit
+from families.phones import phone_display
 from families.selection import Selection
 from smsvoice.models import Organization, StaffMember
 
@@ -34,6 +36,33 @@ Status = Recipient.Status
 
 
 # --- preview and create ---
+
+
+SAMPLES = 5  # merged messages the compose window lets staff step through
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One recipient's own message, merged, as the compose window shows it before sending."""
+
+    e164: str
+    owner_label: str
+    text: str
+    parts: int
+    shared_by: int = 1
+
+    @property
+    def number(self) -> str:
+        return phone_display(self.e164)
+
+    def as_dict(self) -> dict:
+        return {
+            "e164": self.e164,
+            "owner_label": self.owner_label,
+            "text": self.text,
+            "parts": self.parts,
+            "shared_by": self.shared_by,
+        }
 
 
 @dataclass
@@ -48,6 +77,7 @@ class Preview:
     credits_needed: int = 0
     credits_available: int = 0
     problems: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
 
     @property
     def excluded_total(self) -> int:
@@ -81,6 +111,7 @@ class Preview:
             "short": self.short,
             "problems": self.problems,
             "can_send": self.can_send,
+            "samples": [sample.as_dict() for sample in self.samples],
         }
 
 
@@ -95,7 +126,36 @@ class _Draft:
 def _draft(*, organization: Organization, selection: Selection, text: str) -> _Draft:
     text = text.strip()
     preview = Preview(credits_available=credits_balance(organization=organization))
-    problems = preview.problems
+    preview.problems.extend(_text_problems(organization, text))
+    used = segments.merge_fields_used(text)
+    plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
+    texts, counted = _merged_texts(text, used, plan)
+    parts = [counted[t].parts for t in texts]
+    worst = max(
+        counted.values(), key=lambda p: (p.parts, p.units), default=segments.count_parts(text)
+    )
+    preview.messages = len(plan.recipients)
+    preview.excluded = plan.excluded_by_reason
+    preview.encoding, preview.parts = worst.encoding, worst.parts
+    preview.per_part, preview.characters_left = worst.per_part, worst.remaining
+    preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
+    preview.credits_needed = sum(parts)
+    preview.samples = _samples(plan, texts, parts)
+    if not text:
+        preview.problems.append("Type a message first.")
+    elif worst.too_long:
+        limit = 153 * segments.MAX_PARTS if worst.encoding == segments.GSM7 else 67 * 10
+        preview.problems.append(
+            f"This message needs {worst.parts} parts; the most is {segments.MAX_PARTS} "
+            f"(about {limit:,} characters in {worst.encoding}). Shorten it."
+        )
+    if not plan.recipients:
+        preview.problems.append(nobody_message(preview.excluded))
+    return _Draft(plan=plan, texts=texts, parts=parts, preview=preview)
+
+
+def _text_problems(organization: Organization, text: str) -> list[str]:
+    problems = []
     if sending_suspended(organization=organization):
         problems.append(
             f"Sending is suspended: {sending_suspended_reason(organization=organization)}"
@@ -104,33 +164,58 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
         problems.append(
             "There is no sending number yet: an admin sets one up in Settings > SMS & Voice."
         )
-    unknown = segments.merge_fields_unknown(text)
-    if unknown:
-        known = ", ".join("{" + name + "}" for name in segments.MERGE_FIELDS)
-        problems.append(f"Unknown merge field {{{unknown[0]}}}: use {known}.")
-    plan = recipients_plan(organization=organization, selection=selection, with_merge=True)
-    texts = [segments.merge(text, r.merge_values) for r in plan.recipients]
-    counted = [segments.count_parts(t) for t in texts]
-    worst = max(counted, key=lambda p: (p.parts, p.units), default=segments.count_parts(text))
-    preview.messages = len(plan.recipients)
-    preview.excluded = plan.excluded_by_reason
-    preview.encoding, preview.parts = worst.encoding, worst.parts
-    preview.per_part, preview.characters_left = worst.per_part, worst.remaining
-    preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
-    preview.credits_needed = sum(p.parts for p in counted)
-    if not text:
-        problems.append("Type a message first.")
-    elif worst.too_long:
-        limit = 153 * segments.MAX_PARTS if worst.encoding == segments.GSM7 else 67 * 10
-        problems.append(
-            f"This message needs {worst.parts} parts; the most is {segments.MAX_PARTS} "
-            f"(about {limit:,} characters in {worst.encoding}). Shorten it."
+    for problem in (refused_characters_message(text), segments.merge_field_problem(text)):
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _merged_texts(
+    text: str, used: frozenset[str], plan: RecipientPlan
+) -> tuple[list[str], dict[str, segments.Parts]]:
+    """Each recipient's merged text, and the parts of each distinct text, counted once:
+    50,000 recipients share a few thousand texts at most."""
+    if not used:
+        return [text] * len(plan.recipients), {text: segments.count_parts(text)}
+    names = sorted(used)
+    merged: dict[tuple[str, ...], str] = {}
+    texts = []
+    for planned in plan.recipients:
+        values = planned.merge_values
+        key = tuple(values.get(name, "") for name in names)
+        found = merged.get(key)
+        if found is None:
+            found = merged[key] = segments.merge(text, values)
+        texts.append(found)
+    return texts, {t: segments.count_parts(t) for t in merged.values()}
+
+
+def _samples(plan: RecipientPlan, texts: list[str], parts: list[int]) -> list[Sample]:
+    """A few recipients' own messages to step through: the first, a number several owners
+    share (its names are joined), the longest, then others with a text not yet shown."""
+    if not texts:
+        return []
+    picks = [0]
+    shared = next((i for i, r in enumerate(plan.recipients) if r.shared_by > 1), None)
+    longest = max(range(len(texts)), key=lambda i: (parts[i], len(texts[i])))
+    picks += [i for i in (shared, longest) if i is not None]
+    seen_texts = {texts[i] for i in picks}
+    for i, merged in enumerate(texts):
+        if len(dict.fromkeys(picks)) >= SAMPLES:
+            break
+        if merged not in seen_texts:
+            seen_texts.add(merged)
+            picks.append(i)
+    return [
+        Sample(
+            e164=plan.recipients[i].e164,
+            owner_label=plan.recipients[i].owner_label,
+            text=texts[i],
+            parts=parts[i],
+            shared_by=plan.recipients[i].shared_by,
         )
-    if not plan.recipients:
-        problems.append(nobody_message(preview.excluded))
-    return _Draft(plan=plan, texts=texts, parts=[p.parts for p in counted], preview=preview)
-
-
+        for i in list(dict.fromkeys(picks))[:SAMPLES]
+    ]
 
 
 def broadcast_preview(*, organization: Organization, selection: Selection, text: str) -> Preview:

@@ -53,6 +53,7 @@ PLAIN_EQUIVALENTS = {
     "\u2022": "-",
     "\u00b4": "'",
     "\u02bc": "'",
+    "\t": " ",
 }
 
 
@@ -114,10 +115,59 @@ def describe(parts: Parts) -> str:
 
 MERGE_FIELDS = ("first_name", "family_name", "student_first_name", "organization")
 _MERGE_RE = re.compile(r"\{([a-z_]+)\}")
+# Anything between braces: {FIRST_NAME}, {firstName} and {first name} are mistakes to report,
+# never text to send as typed. Braces are for merge fields only.
+_BRACED_RE = re.compile(r"\{([^{}]*)\}")
 
 
 def merge_fields_unknown(text: str) -> list[str]:
-    return [name for name in _MERGE_RE.findall(text) if name not in MERGE_FIELDS]
+    """Every braced name that is not a merge field exactly as spelled in MERGE_FIELDS."""
+    return [name for name in _BRACED_RE.findall(text) if name not in MERGE_FIELDS]
+
+
+def merge_fields_used(text: str) -> frozenset[str]:
+    return frozenset(name for name in _MERGE_RE.findall(text) if name in MERGE_FIELDS)
+
+
+def merge_field_problem(text: str) -> str:
+    """Why the merge fields of ``text`` cannot be filled (an unknown name, a brace without its
+    partner), or ''. Checked on preview and create, so nothing reaches a phone as typed."""
+    known = ", ".join("{" + name + "}" for name in MERGE_FIELDS)
+    unknown = merge_fields_unknown(text)
+    if unknown:
+        return f"Unknown merge field {{{unknown[0]}}}: use {known}{_did_you_mean(unknown[0])}."
+    lone = _lone_brace(text)
+    if lone is not None and text[lone] == "{":
+        return (
+            f"A brace is not closed in “{text[lone:lone + 20]}”: merge fields are written "
+            f"between {{ and }}, like {{first_name}}; use {known}."
+        )
+    if lone is not None:
+        return (
+            f"A closing brace has no opening one in “{text[max(0, lone - 19):lone + 1]}”: "
+            f"merge fields are written between {{ and }}, like {{first_name}}; use {known}."
+        )
+    return ""
+
+
+def _lone_brace(text: str) -> int | None:
+    """Where the first brace without its partner is, or None when every { has its }."""
+    opened = None
+    for at, char in enumerate(text):
+        if char == "{":
+            if opened is not None:
+                return opened
+            opened = at
+        elif char == "}":
+            if opened is None:
+                return at
+            opened = None
+    return opened
+
+
+def _did_you_mean(name: str) -> str:
+    simple = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip()).lower().replace(" ", "_")
+    return f" (did you mean {{{simple}}}?)" if simple in MERGE_FIELDS else ""
 
 
 def merge(text: str, values: dict[str, str]) -> str:

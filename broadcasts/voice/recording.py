@@ -43,6 +43,7 @@ from broadcasts.selectors import (
     recipients_plan,
     sending_number_active,
 )
+from broadcasts.typed_text import refused_characters_message
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import InsufficientCredits, credits_debit
 from families.phones import phone_display, phone_parse
@@ -135,6 +136,10 @@ def tts_choice_check(*, voice: str, language: str) -> None:
 
 
 def tts_text_clean(text: str) -> str:
+    # Checked before spaces are squeezed: str.split() takes some control characters for spaces.
+    refused = refused_characters_message(text or "")
+    if refused:
+        raise BroadcastRefused(refused)
     text = " ".join((text or "").split())
     if not text:
         raise BroadcastRefused("Type the message to be read out.")

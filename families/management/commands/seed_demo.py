@@ -130,6 +130,9 @@ class OrgSpec:
     area_codes: tuple[int, ...]
     policy: str
     families: int
+    # Texts and calls go out from this number; it is outside the pool that gives people their
+    # numbers, so nobody in the demo owns the organization's own sending number.
+    sending_number: str = ""
     # The first family's first guardian gets this parent-portal login.
     parent_login: str = ""
 
@@ -193,6 +196,7 @@ DEMO_GYMNASTICS = OrgSpec(
     ),
     policy=_policy("Demo Gymnastics", "+12155550100"),
     families=300,
+    sending_number="+12155550101",
     parent_login="parent@demo.test",
 )
 
@@ -223,6 +227,7 @@ RIVERSIDE_SWIM = OrgSpec(
     area_codes=(778, 236, 250),  # 604 holds the office's contact number
     policy=_policy("Riverside Swim School", "+16045550100"),
     families=12,
+    sending_number="+16045550101",
 )
 
 # The operator's login to the Django admin (/admin/), which sees every organization.
@@ -255,6 +260,7 @@ class NumberPlan:
     e164: str
     text_capable: bool
     consent: str  # IN, STOPPED (opted in, then replied STOP) or NONE (never answered)
+    holder: str = "household"  # whose number: see PhoneFieldSpec.holder
 
 
 @dataclass
@@ -372,7 +378,9 @@ def family_plans(
             capable = rng.random() < line.text_capable_share
             consent = _consent(rng) if capable else NONE
             if present or showcase:
-                plan.numbers.append(NumberPlan(line.label, pool.take(), capable, consent))
+                plan.numbers.append(
+                    NumberPlan(line.label, pool.take(), capable, consent, line.holder)
+                )
         if showcase:
             _showcase(plan, spec.parent_login)
         yield plan
@@ -466,9 +474,10 @@ def _ready_to_send(organization: Organization, spec: OrgSpec) -> None:
     from credits.services import credits_adjust
 
     if not SendingNumber.objects.for_org(organization).exists():
-        area = spec.area_codes[0]
         SendingNumber.objects.create(
-            organization=organization, e164=f"+1{area}5550100", provider_sid="PNdemo"
+            organization=organization,
+            e164=spec.sending_number or f"+1{spec.area_codes[0]}5550100",
+            provider_sid="PNdemo",
         )
     if not LedgerEntry.objects.for_org(organization).exists():
         credits_adjust(
@@ -572,9 +581,8 @@ def families_insert(
         ],
         batch_size=BATCH,
     )
-    guardians, students, numbers, consents = [], [], [], []
-    for family, plan in zip(families, plans, strict=True):
-        guardians += [
+    guardians = Guardian.objects.bulk_create(
+        [
             Guardian(
                 organization=organization,
                 family=family,
@@ -582,8 +590,15 @@ def families_insert(
                 last_name=g.last_name,
                 email=g.email,
             )
+            for family, plan in zip(families, plans, strict=True)
             for g in plan.guardians
-        ]
+        ],
+        batch_size=BATCH,
+    )
+    of_family = iter(guardians)
+    students, numbers, consents = [], [], []
+    for family, plan in zip(families, plans, strict=True):
+        family_guardians = [next(of_family) for _ in plan.guardians]
         students += [
             Student(
                 organization=organization,
@@ -606,14 +621,27 @@ def families_insert(
                     e164=n.e164,
                     text_capable=n.text_capable,
                     sms_opt_in=n.consent == IN,
+                    guardian=_holder(n.holder, plan.guardians, family_guardians),
                 )
             )
             consents.append(n.consent)
-    Guardian.objects.bulk_create(guardians, batch_size=BATCH)
     Student.objects.bulk_create(students, batch_size=BATCH)
     PhoneNumber.objects.bulk_create(numbers, batch_size=BATCH)
     _consent_evidence_insert(organization, policy, numbers, consents)
     return len(families)
+
+
+def _holder(
+    holder: str, plans: list[GuardianPlan], guardians: list[Guardian]
+) -> Guardian | None:
+    """The guardian a Family Template line's number belongs to ("Father cell" is the
+    father's), or None for a household number."""
+    if holder in ("mother", "father"):
+        return next((g for p, g in zip(plans, guardians, strict=True) if p.role == holder), None)
+    position = {"first": 0, "second": 1}.get(holder)
+    if position is None or position >= len(guardians):
+        return None
+    return guardians[position]
 
 
 def _consent_evidence_insert(
