@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 # make test's services: PostgreSQL and Redis on loopback (override to point elsewhere).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsvoice
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# make bench's Redis database: the benchmarks empty it (and their database) before each
+# scenario, so it is not the tests' one.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 PYTEST_ARGS ?=
 # make run's address: `make run PORT=8100` serves there, SITE_URL's default (webhooks, links)
 # follows it, and localstripe moves to PORT+420 so two demos can run side by side.
@@ -52,7 +55,7 @@ lint: install
 
 ## bench: benchmarks that print figures (never asserted)
 bench: install services
-	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(TEST_REDIS_URL) \
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench CELERY_BROKER_URL=$(BENCH_REDIS_URL) \
 		bin/bench
 
 clean:
