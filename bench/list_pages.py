@@ -212,7 +212,11 @@ def main() -> None:
             "families, sorted by location, page 200",
             page(client, families_url, sort="location", page="200"),
         ),
+        # Search: a surname, a common first-name fragment (many guardians and students), the
+        # digits of a number; each part answered by its trigram index (families 0004).
         ("families, search 'garcia'", page(client, families_url, q="garcia")),
+        ("families, search 'ana'", page(client, families_url, q="ana")),
+        ("families, search '5550142' (a number)", page(client, families_url, q="5550142")),
         ("students, page 1", page(client, students_url)),
         (
             "students, program + level filter",
@@ -225,6 +229,7 @@ def main() -> None:
             "select-all count: opted in + location",
             count({"opted_in": "yes", "location": str(riverside.pk)}),
         ),
+        ("select-all count: search 'garcia'", count({"q": "garcia"})),
     ]
     results = []
     for name, call in cases:
