@@ -14,9 +14,11 @@ from broadcasts.models import Broadcast
 from broadcasts.recipients import BroadcastRefused
 from broadcasts.selectors import broadcast_progress
 from broadcasts.sms import compose
+from families.api import SelectionSerializer
 from families.selection import Selection, SelectionError
 
 
+@extend_schema_field(SelectionSerializer)
 class SelectionField(serializers.JSONField):
     def to_internal_value(self, data):
         try:

@@ -7,7 +7,7 @@ means the same thing everywhere; every queryset is scoped to the staff member's 
 from __future__ import annotations
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -97,12 +97,33 @@ class StaffSerializer(_NumbersMixin, serializers.ModelSerializer):
         ]
 
 
+_SCALAR = [{"type": "string"}, {"type": "integer"}, {"type": "number"}]
+
+
+def _filter_schema() -> dict:
+    """The filter's names are the list filters' (each kind takes its own list's; sort and page
+    are accepted and ignored), each a value or a list of values, as in a query string."""
+    names = set().union(*(filterset.base_filters for _, filterset in KINDS.values()))
+    value = {"anyOf": [*_SCALAR, {"type": "array", "items": {"anyOf": _SCALAR}}]}
+    return {
+        "type": "object",
+        "nullable": True,
+        "properties": {name: value for name in sorted(names | {"page", "sort"})},
+        "additionalProperties": False,
+    }
+
+
+@extend_schema_field(_filter_schema())
+class SelectionFilterField(serializers.DictField):
+    pass
+
+
 class SelectionSerializer(serializers.Serializer):
     """Documents the selection; ``Selection.from_dict`` reads it, with its own messages."""
 
     kind = serializers.ChoiceField(choices=list(KINDS))
     ids = serializers.ListField(child=serializers.IntegerField(), required=False)
-    filter = serializers.DictField(
+    filter = SelectionFilterField(
         required=False,
         allow_null=True,
         help_text='The list filter, as on the list pages ({"program": "3", "opted_in": "yes"}). '

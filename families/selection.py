@@ -121,7 +121,8 @@ def _check_filter_values(raw_filter: dict[str, Any]) -> None:
     for name, value in raw_filter.items():
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if item is not None and (isinstance(item, bool) or not isinstance(item, str | int | float)):
+            scalar = isinstance(item, str | int | float) and not isinstance(item, bool)
+            if item is not None and not scalar:
                 raise SelectionError(
                     f"The selection's filter {name!r} must be a value or a list of values, "
                     f"not {item!r}."

@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.utils.http import url_has_allowed_host_and_scheme
 
 NEXT_PARAMETER = "next"
@@ -63,18 +69,25 @@ class RefuseNulMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if _holds_nul(request):
-            return HttpResponseBadRequest(
-                "The request holds a NUL character (\\x00), which no text here may contain.",
-                content_type="text/plain; charset=utf-8",
-            )
+            message = "The request holds a NUL character (\\x00), which no text here may contain."
+            if is_api(request):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+def is_api(request: HttpRequest) -> bool:
+    """A request to the JSON API, which answers errors in JSON like its schema says."""
+    return request.path.startswith("/api/")
 
 
 def _holds_nul(request: HttpRequest) -> bool:
     parts: list[str] = [request.path, *request.COOKIES.keys(), *request.COOKIES.values()]
     parts += [request.META.get(name, "") for name in _HEADERS]
     parts += _query_parts(request.GET)
-    if request.method == "POST" and request.content_type in FORM_TYPES:
+    # The API takes JSON only (its parser checks for NUL); reading a multipart body here would
+    # leave DRF nothing to refuse with a 415.
+    if request.method == "POST" and request.content_type in FORM_TYPES and not is_api(request):
         parts += _query_parts(request.POST)
     return any("\x00" in part for part in parts)
 

@@ -33,3 +33,5 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+handler404 = "smsvoice.views.not_found"

@@ -1,9 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
 
-from smsvoice.http import SafeNextMixin
+from smsvoice.http import SafeNextMixin, is_api
 
 
 @login_required
@@ -28,3 +29,11 @@ class LoginView(SafeNextMixin, auth_views.LoginView):
 
 class LogoutView(SafeNextMixin, auth_views.LogoutView):
     pass
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON under /api/ (an address no route matches, like /api/v1/broadcasts/abc/), the
+    404 page elsewhere."""
+    if is_api(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -196,4 +196,4 @@ def test_the_schema_is_served_and_documents_the_directory(staff_client):
     )
     assert family_params["program"]["schema"]["type"] == "integer"
     count = paths[COUNT]["post"]
-    assert set(count["responses"]) == {"200", "400"}
+    assert set(count["responses"]) == {"200", "400", "403"}

@@ -56,8 +56,11 @@ def test_a_nul_in_a_form_field_is_a_400_and_writes_nothing(admin_client, site, r
     data = {name: f"a\x00{name}" for name in FIELDS} | {"action": "send"}
     before = row_counts()
     response = admin_client.post(path, data, HTTP_HX_REQUEST="true")
-    assert response.status_code == 400, path
-    assert b"NUL" in response.content
+    if route.startswith("api/"):  # JSON only: a form body is refused (415, or 404 or 405 first)
+        assert response.status_code in (400, 404, 405, 415), path
+    else:
+        assert response.status_code == 400, path
+        assert b"NUL" in response.content
     assert row_counts() == before
 
 
