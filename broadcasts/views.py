@@ -19,17 +19,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from broadcasts.drafts import draft_clear, draft_get, draft_save
 from broadcasts.engine import refund
 from broadcasts.models import Broadcast, OutboxMessage, Recipient, SendingNumber
 from broadcasts.numbers import sending_number_buy, sending_number_release, sending_numbers_search
+from broadcasts.progress import progress_view
 from broadcasts.recipients import BroadcastRefused
-from broadcasts.selectors import audit_entries, broadcast_progress, sending_number_active
+from broadcasts.selectors import audit_entries, sending_number_active
 from broadcasts.sms import segments
 from broadcasts.sms.compose import broadcast_create, broadcast_preview
 from broadcasts.sms.delivery import delivery_status_record
 from broadcasts.sms.replies import inbound_sms_handle
+from broadcasts.voice.outbox_calls import OUTBOX_ANSWER_SECONDS, outbox_calls_settle
 from families.selection import KINDS, selection_from_session, selection_to_session
 from smsvoice.http import safe_next
 from smsvoice.localtime import organization_zone, stream_in_zone
@@ -47,14 +51,21 @@ def kind_or_404(kind: str) -> str:
 
 @staff_required
 def compose(request: HttpRequest, kind: str) -> HttpResponse:
-    """The SMS compose window: live counts and cost, a confirmation step, then send."""
+    """The SMS compose window: live counts and cost, a confirmation step, then send. What is
+    typed is kept as a draft for this selection until it is sent or discarded."""
     kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
-    text = request.POST.get("text", "")
+    draft = {"session": request.session, "channel": "sms", "selection": selection}
     action = request.POST.get("action", "")
+    # Opening the window restores the draft; every post carries what is in the box.
+    text = request.POST.get("text", "") if request.method == "POST" else draft_get(**draft)
     refused = ""
     if action == "plain":
         text = segments.plain_equivalents(text)
+    if action == "discard":
+        text = ""
+    if request.method == "POST":
+        draft_save(**draft, text=text)
     if action == "send" and request.method == "POST":
         try:
             broadcast = broadcast_create(
@@ -66,16 +77,15 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
         except BroadcastRefused as error:
             refused = str(error)
         else:
+            # No "Sending N messages" message: the broadcast page's banner follows the status.
+            draft_clear(**draft)
             selection_to_session(request.session, selection=type(selection)(kind=kind))
-            messages.success(request, f"Sending {broadcast.recipient_count:,} messages.")
             if request.headers.get("HX-Request"):  # from the dialog: the browser goes there
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = reverse("broadcasts:detail", args=[broadcast.pk])
                 return response
             return redirect("broadcasts:detail", pk=broadcast.pk)
-    preview = broadcast_preview(
-        organization=request.organization, selection=selection, text=text
-    )
+    preview = broadcast_preview(organization=request.organization, selection=selection, text=text)
     template = "broadcasts/compose.html"
     if request.headers.get("HX-Request"):  # the list's SMS icon opens it as a dialog
         template = "broadcasts/_compose_" + ("form" if request.method == "POST" else "dialog")
@@ -88,6 +98,8 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
             "noun": NOUNS[kind],
             "text": text,
             "preview": preview,
+            "plain_available": plain_available(text),
+            "draft_kept": bool(text.strip()),
             "confirming": action == "confirm" and preview.can_send,
             "refused": refused,
             "back_url": safe_next(request, f"/{kind}/"),
@@ -95,18 +107,28 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
     )
 
 
+def plain_available(text: str) -> bool:
+    """Offer "Use plain equivalents" only when it would change something (an emoji has none)."""
+    return segments.plain_equivalents(text) != text
+
+
 @staff_required
 @require_POST
 def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
-    """The compose window's live part (htmx): recounted as the message is typed."""
+    """The compose window's live part (htmx): recounted as the message is typed, and the
+    draft kept."""
     kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
-    preview = broadcast_preview(
-        organization=request.organization,
-        selection=selection,
-        text=request.POST.get("text", ""),
-    )
-    return render(request, "broadcasts/_preview.html", {"preview": preview, "noun": NOUNS[kind]})
+    text = request.POST.get("text", "")
+    draft_save(request.session, channel="sms", selection=selection, text=text)
+    preview = broadcast_preview(organization=request.organization, selection=selection, text=text)
+    context = {
+        "preview": preview,
+        "noun": NOUNS[kind],
+        "plain_available": plain_available(text),
+        "draft_kept": bool(text.strip()),
+    }
+    return render(request, "broadcasts/_preview.html", context)
 
 
 @staff_required
@@ -127,9 +149,23 @@ def _broadcast_or_404(request: HttpRequest, pk: int) -> Broadcast:
     return get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
 
 
+def progress_context(request: HttpRequest, broadcast: Broadcast) -> dict:
+    """What the progress fragments need; in the demo, calls that rang long enough end first."""
+    if broadcast.channel == Broadcast.Channel.VOICE:
+        outbox_calls_settle(organization=request.organization, broadcast=broadcast)
+        broadcast.refresh_from_db()
+    return {
+        "broadcast": broadcast,
+        "view": progress_view(broadcast=broadcast),
+        "outbox": settings.SMS_BACKEND == "outbox",
+        "outbox_answer_seconds": OUTBOX_ANSWER_SECONDS,
+    }
+
+
 @staff_required
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
+    context = progress_context(request, broadcast)
     status = request.GET.get("status", "")
     recipients = broadcast.recipients.order_by("id")
     if status in Recipient.Status.values:
@@ -139,8 +175,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "broadcasts/detail.html",
         {
-            "broadcast": broadcast,
-            "progress": broadcast_progress(broadcast=broadcast),
+            **context,
             "page": page,
             "status": status,
             "statuses": Recipient.Status.choices,
@@ -151,14 +186,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
-    return render(
-        request,
-        "broadcasts/_progress.html",
-        {
-            "broadcast": broadcast,
-            "progress": broadcast_progress(broadcast=broadcast),
-        },
-    )
+    return render(request, "broadcasts/_progress.html", progress_context(request, broadcast))
 
 
 @staff_required
@@ -166,7 +194,12 @@ def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
     cancelled = refund.broadcast_cancel(broadcast=broadcast)
-    messages.success(request, f"Cancelled; {cancelled:,} unsent messages were refunded.")
+    refunded = ngettext(
+        "Cancelled; %(n)s unsent message was refunded.",
+        "Cancelled; %(n)s unsent messages were refunded.",
+        cancelled,
+    )
+    messages.success(request, refunded % {"n": f"{cancelled:,}"})
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
 
@@ -276,6 +309,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     """What the demo 'sent', and a way to reply as the phone would (STOP, START, HELP)."""
     if settings.SMS_BACKEND != "outbox":
         raise Http404("The outbox exists only when no SMS provider is configured.")
+    outbox_calls_settle(organization=request.organization)
     numbers = _outbox_numbers(request)
     sent = OutboxMessage.objects.filter(from_e164__in=numbers)
     page = Paginator(sent, 50).get_page(request.GET.get("page"))
@@ -341,7 +375,10 @@ def outbox_deliver(request: HttpRequest) -> HttpResponse:
         )
         OutboxMessage.objects.filter(pk=message.pk).update(status=final)
         count += 1
-    messages.success(request, f"{count:,} messages reported {final}.")
+    reported = ngettext(
+        "%(n)s message reported %(final)s.", "%(n)s messages reported %(final)s.", count
+    )
+    messages.success(request, reported % {"n": f"{count:,}", "final": final})
     return redirect("broadcasts:outbox")
 
 

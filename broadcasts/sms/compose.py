@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.utils.translation import ngettext
 
 from broadcasts.engine.queue import enqueue_dispatch
 from broadcasts.models import (
@@ -262,7 +263,7 @@ def broadcast_create(
                 credits=preview.credits_needed,
                 reference=broadcast.debit_reference,
                 actor=sender.user,
-                memo=f"SMS broadcast {broadcast.pk} to {preview.messages:,} numbers",
+                memo=f"SMS broadcast {broadcast.pk} to {_numbers(preview.messages)}",
             )
             transaction.on_commit(lambda: enqueue_dispatch(broadcast.pk))
     except InsufficientCredits as short:
@@ -270,9 +271,15 @@ def broadcast_create(
     return broadcast
 
 
+def _numbers(n: int) -> str:
+    return ngettext("%(n)s number", "%(n)s numbers", n) % {"n": f"{n:,}"}
+
+
 def _short_message(needed: int, available: int) -> str:
+    needs = ngettext("This needs %(n)s credit", "This needs %(n)s credits", needed)
+    only = ngettext("only %(n)s is available", "only %(n)s are available", available)
     return (
-        f"This needs {needed:,} credits but only {available:,} are available. "
+        f"{needs % {'n': f'{needed:,}'}} but {only % {'n': f'{available:,}'}}. "
         "Buy credits or send to fewer people."
     )
 

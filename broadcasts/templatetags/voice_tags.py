@@ -30,17 +30,3 @@ def voice_recipient_rows(page) -> list:
 def voice_recording_progress(broadcast) -> CallProgress | None:
     call = latest_recording_call(broadcast=broadcast)
     return recording_call_progress(call=call) if call else None
-
-
-@register.simple_tag
-def voice_progress_of(broadcast) -> dict:
-    from broadcasts.voice.selectors import voice_progress
-
-    return voice_progress(broadcast=broadcast)
-
-
-@register.simple_tag
-def voice_outbox() -> bool:
-    from django.conf import settings
-
-    return settings.SMS_BACKEND == "outbox"

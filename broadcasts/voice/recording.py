@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from broadcasts.engine.queue import enqueue_dispatch, task
 from broadcasts.models import (
@@ -69,6 +70,23 @@ TTS_VOICE_NAMES = {
 }
 # Seconds a call to staff may take beyond the recording itself (prompts, menu, listening back).
 CALL_OVERHEAD_SECONDS = 120
+
+
+class CreditsShort(BroadcastRefused):
+    """Refused for want of credits: the page adds what to do about it, by role (an admin buys
+    credits; other staff ask an admin)."""
+
+
+def credits_words(n: int) -> str:
+    return ngettext("%(n)s credit", "%(n)s credits", n) % {"n": f"{n:,}"}
+
+
+def numbers_words(n: int) -> str:
+    return ngettext("%(n)s number", "%(n)s numbers", n) % {"n": f"{n:,}"}
+
+
+def available_words(n: int) -> str:
+    return ngettext("%(n)s is available", "%(n)s are available", n) % {"n": f"{n:,}"}
 
 
 # --- money -----------------------------------------------------------------------------------
@@ -160,10 +178,17 @@ class VoicePreview:
     seconds: int = 0  # 0 until the message exists (a recording not yet made)
     credits_available: int = 0
     problems: list[str] = field(default_factory=list)
+    # What the call to staff may cost at most (recording, or hearing a typed message).
+    call_reserve: int = 0
 
     @property
     def excluded_total(self) -> int:
         return sum(self.excluded.values())
+
+    @property
+    def call_short(self) -> bool:
+        """The balance cannot cover the call to staff: Call me would be refused."""
+        return self.credits_available < self.call_reserve
 
     @property
     def credits_per_minute(self) -> int:
@@ -204,7 +229,9 @@ def voice_preview(
     *, organization: Organization, selection: Selection, seconds: int = 0
 ) -> VoicePreview:
     preview = VoicePreview(
-        seconds=seconds, credits_available=credits_balance(organization=organization)
+        seconds=seconds,
+        credits_available=credits_balance(organization=organization),
+        call_reserve=staff_call_reserve(),
     )
     refusal = voice_refusal(organization=organization)
     if refusal:
@@ -260,12 +287,9 @@ def recording_call_start(
     """Call staff to record a broadcast for ``selection``. The broadcast exists from now on
     (status ``recording``), so the selection is the one they saw; it is sent when the call
     ends with an accepted recording. Refused (nothing written) on any problem."""
-    _refuse_unless_allowed(organization)
-    e164 = callback_number_parse(callback_number, organization=organization)
-    preview = voice_preview(organization=organization, selection=selection)
-    if preview.problems:
-        raise BroadcastRefused(preview.problems[0])
-    _refuse_unless_call_affordable(preview.credits_available, staff_call_reserve())
+    e164, preview = recording_call_ready(
+        organization=organization, selection=selection, callback_number=callback_number
+    )
     number = sending_number_active(organization=organization)
     with transaction.atomic():
         broadcast = Broadcast.objects.create(
@@ -287,6 +311,46 @@ def recording_call_start(
         voice_preference_remember(staff_member=sender, callback_e164=e164)
     _place_staff_call(call)
     return call
+
+
+def recording_call_ready(
+    *, organization: Organization, selection: Selection, callback_number: str
+) -> tuple[str, VoicePreview]:
+    """What Call me would be refused for, raised before anything is written (the dialog's
+    confirmation asks this first); else the number to call and the estimate."""
+    _refuse_unless_allowed(organization)
+    e164 = callback_number_parse(callback_number, organization=organization)
+    preview = voice_preview(organization=organization, selection=selection)
+    if preview.problems:
+        raise BroadcastRefused(preview.problems[0])
+    _refuse_unless_call_affordable(preview.credits_available, staff_call_reserve())
+    return e164, preview
+
+
+def tts_broadcast_ready(
+    *, organization: Organization, selection: Selection, text: str, voice: str, language: str
+) -> VoicePreview:
+    """What Send would be refused for (text, voice, problems, credits), before anything is
+    written; else the estimate the confirmation shows."""
+    _refuse_unless_allowed(organization)
+    text = tts_text_clean(text)
+    tts_choice_check(voice=voice, language=language)
+    seconds = tts_seconds(text)
+    preview = voice_preview(organization=organization, selection=selection, seconds=seconds)
+    if preview.problems:
+        raise BroadcastRefused(preview.problems[0])
+    if preview.short:
+        raise CreditsShort(_tts_short_message(preview.credits_needed, preview))
+    return preview
+
+
+def _tts_short_message(needed: int, preview: VoicePreview) -> str:
+    return (
+        f"This needs {credits_words(needed)} ({numbers_words(preview.numbers)} × "
+        f"{credits_words(credits_for_seconds(preview.seconds))} for about {preview.length} "
+        f"of speech) but only {available_words(preview.credits_available)}. Shorten the "
+        "message or send to fewer people."
+    )
 
 
 def tts_preview_call_start(
@@ -327,9 +391,9 @@ def tts_preview_call_start(
 
 def _refuse_unless_call_affordable(available: int, reserve: int) -> None:
     if available < reserve:
-        raise BroadcastRefused(
-            f"The call to you costs 1 credit per started minute, up to {reserve:,} credits; "
-            f"only {available:,} are available. Buy credits first."
+        raise CreditsShort(
+            f"Not enough credits to call you: the call costs 1 credit per started minute, up "
+            f"to {credits_words(reserve)}, and only {available_words(available)}."
         )
 
 
@@ -696,11 +760,10 @@ def tts_broadcast_create(
             _write_recipients_and_debit(broadcast, message, plan, actor=sender.user)
             voice_preference_remember(staff_member=sender, tts_voice=voice, tts_language=language)
     except InsufficientCredits as short:
-        raise BroadcastRefused(
-            f"This needs {short.needed:,} credits ({len(plan.recipients):,} numbers × "
-            f"{credits_for_seconds(seconds)} per number for about {minutes_seconds(seconds)} "
-            f"of speech) but only {short.available:,} are available. Buy credits or shorten it."
-        ) from None
+        preview = VoicePreview(
+            numbers=len(plan.recipients), seconds=seconds, credits_available=short.available
+        )
+        raise CreditsShort(_tts_short_message(short.needed, preview)) from None
     broadcast.refresh_from_db()
     return broadcast
 
@@ -724,7 +787,7 @@ def _write_recipients_and_debit(
         credits=needed,
         reference=broadcast.debit_reference,
         actor=actor,
-        memo=f"Voice broadcast {broadcast.pk} to {len(plan.recipients):,} numbers, "
+        memo=f"Voice broadcast {broadcast.pk} to {numbers_words(len(plan.recipients))}, "
         f"{minutes_seconds(message.seconds)} each",
     )
     number = sending_number_active(organization=broadcast.organization)
@@ -780,9 +843,11 @@ def _short_message(broadcast: Broadcast, plan: RecipientPlan) -> str:
     available = credits_balance(organization=broadcast.organization)
     owed_text = f", plus {owed:,} owed for the call" if owed else ""
     return (
-        f"Not sent yet: it needs {needed:,} credits ({len(plan.recipients):,} numbers × "
-        f"{per_number} for a {minutes_seconds(seconds)} recording{owed_text}) but only "
-        f"{available:,} are available. The recording is kept: buy credits, then press Send now."
+        f"Not sent yet: it needs {credits_words(needed)} "
+        f"({numbers_words(len(plan.recipients))} × {per_number} for a "
+        f"{minutes_seconds(seconds)} recording{owed_text}) but only "
+        f"{available_words(available)}. The recording is kept: once credits are bought, "
+        "press Send now."
     )
 
 

@@ -8,13 +8,15 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from broadcasts.drafts import draft_clear, draft_get, draft_save
 from broadcasts.models import Broadcast, OutboxMessage, VoiceCall, VoiceRecordingCall
 from broadcasts.recipients import BroadcastRefused
-from broadcasts.views import NOUNS, kind_or_404
-from broadcasts.voice import dial as voice_dial
+from broadcasts.views import NOUNS, kind_or_404, progress_context
 from broadcasts.voice import recording as voice
+from broadcasts.voice.outbox_calls import OUTCOMES, outbox_calls_end
 from broadcasts.voice.selectors import recording_call_for, recording_call_progress
 from families.phones import phone_display
 from families.selection import Selection, selection_from_session, selection_to_session
@@ -46,38 +48,50 @@ def _voice_languages() -> list[dict]:
 @staff_required
 def voice_compose(request: HttpRequest, kind: str) -> HttpResponse:
     """The voice dialog: who will be called, the estimate, then Call me (record by phone),
-    Call me to hear it or Send (text-to-speech)."""
+    Call me to hear it or Send (text-to-speech). Call me and Send ask for a confirmation with
+    the count and the cost first; the typed text is kept as a draft until sent or discarded."""
     kind = kind_or_404(kind)
     organization = request.organization
     refusal = voice.voice_refusal(organization=organization)
     if refusal:
         return render(request, "broadcasts/voice_refused.html", {"refusal": refusal}, status=403)
     selection = selection_from_session(request.session, kind=kind)
+    draft = {"session": request.session, "channel": "voice", "selection": selection}
     preference = voice.voice_preference_for(staff_member=request.staff_member)
     post = request.POST
+    action = post.get("action", "")
     remembered = phone_display(preference.callback_e164) if preference.callback_e164 else ""
     form = {
         "callback": post.get("callback", remembered),
-        "text": post.get("text", ""),
+        "text": "" if action == "discard" else post.get("text", draft_get(**draft)),
         "voice": post.get("voice", preference.tts_voice or settings.VOICE_TTS_VOICE),
         "language": post.get("language", preference.tts_language or settings.VOICE_TTS_LANGUAGE),
     }
-    call, error = None, ""
+    call, error, short, confirming = None, "", False, ""
     if request.method == "POST":
+        draft_save(**draft, text=form["text"])
         try:
             outcome = _act(request, selection, form)
+        except voice.CreditsShort as refused:
+            error, short = str(refused), True
         except BroadcastRefused as refused:
             error = str(refused)
         else:
             if isinstance(outcome, HttpResponse):
                 return outcome
-            call = outcome
+            if isinstance(outcome, str):
+                confirming = outcome
+            else:
+                call = outcome
     seconds = voice.tts_seconds(form["text"])
     context = {
         "kind": kind,
         "noun": NOUNS[kind],
         "form": form,
         "error": error,
+        "error_short": short,
+        "confirming": confirming,
+        "draft_kept": bool(form["text"].strip()),
         "preview": voice.voice_preview(
             organization=organization, selection=selection, seconds=seconds
         ),
@@ -96,9 +110,23 @@ def voice_compose(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 def _act(request: HttpRequest, selection: Selection, form: dict):
-    """Do what the pressed button asks; a response to return, or the call placed."""
+    """Do what the pressed button asks: a response to return, the call placed, or which
+    confirmation to show ("call" or "send")."""
     action = request.POST.get("action", "")
     common = {"organization": request.organization, "sender": request.staff_member}
+    tts = {"text": form["text"], "voice": form["voice"], "language": form["language"]}
+    if action == "confirm_call":
+        voice.recording_call_ready(
+            organization=request.organization,
+            selection=selection,
+            callback_number=form["callback"],
+        )
+        return "call"
+    if action == "confirm_send":
+        voice.tts_broadcast_ready(organization=request.organization, selection=selection, **tts)
+        return "send"
+    if action in ("edit", "discard"):
+        return None
     if action == "call":
         call = voice.recording_call_start(
             **common, selection=selection, callback_number=form["callback"]
@@ -107,23 +135,11 @@ def _act(request: HttpRequest, selection: Selection, form: dict):
             return call
         return redirect("broadcasts:detail", pk=call.broadcast_id)
     if action == "hear":
-        return voice.tts_preview_call_start(
-            **common,
-            text=form["text"],
-            voice=form["voice"],
-            language=form["language"],
-            callback_number=form["callback"],
-        )
+        return voice.tts_preview_call_start(**common, **tts, callback_number=form["callback"])
     if action == "send":
-        broadcast = voice.tts_broadcast_create(
-            **common,
-            selection=selection,
-            text=form["text"],
-            voice=form["voice"],
-            language=form["language"],
-        )
+        broadcast = voice.tts_broadcast_create(**common, selection=selection, **tts)
+        draft_clear(request.session, channel="voice", selection=selection)
         selection_to_session(request.session, selection=Selection(kind=selection.kind))
-        messages.success(request, f"Calling {broadcast.recipient_count:,} numbers.")
         url = reverse("broadcasts:detail", args=[broadcast.pk])
         if _fragment(request):
             return HttpResponse(status=204, headers={"HX-Redirect": url})
@@ -137,12 +153,15 @@ def voice_estimate(request: HttpRequest, kind: str) -> HttpResponse:
     """The text-to-speech estimate, recounted as the message is typed (htmx)."""
     kind = kind_or_404(kind)
     selection = selection_from_session(request.session, kind=kind)
+    text = request.POST.get("text", "")
+    draft_save(request.session, channel="voice", selection=selection, text=text)
     preview = voice.voice_preview(
         organization=request.organization,
         selection=selection,
-        seconds=voice.tts_seconds(request.POST.get("text", "")),
+        seconds=voice.tts_seconds(text),
     )
-    return render(request, "broadcasts/_voice_estimate.html", {"preview": preview})
+    context = {"preview": preview, "draft_kept": bool(text.strip())}
+    return render(request, "broadcasts/_voice_estimate.html", context)
 
 
 def _call_or_404(request: HttpRequest, pk: int) -> VoiceRecordingCall:
@@ -187,8 +206,6 @@ def voice_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = voice.voice_broadcast_send(broadcast_id=broadcast.pk, actor=request.user)
     if broadcast.status == Broadcast.Status.WAITING:
         messages.error(request, broadcast.voice.waiting_reason)
-    elif broadcast.status in (Broadcast.Status.QUEUED, Broadcast.Status.SENDING):
-        messages.success(request, f"Calling {broadcast.recipient_count:,} numbers.")
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
 
@@ -242,36 +259,14 @@ def voice_simulate_answers(request: HttpRequest, pk: int) -> HttpResponse:
     _outbox_only()
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
     outcome = request.POST.get("outcome", "human")
-    status, answered_by = {
-        "human": ("completed", "human"),
-        "machine": ("completed", "machine_end_beep"),
-        "busy": ("busy", ""),
-        "no-answer": ("no-answer", ""),
-    }.get(outcome, ("completed", "human"))
-    seconds = getattr(getattr(broadcast, "voice", None), "seconds", 0)
-    count = 0
-    for call in VoiceCall.objects.filter(broadcast=broadcast, finished_at=None).exclude(sid=None):
-        voice_dial.voice_call_status(
-            call_id=call.pk,
-            sid=call.sid,
-            status=status,
-            answered_by=answered_by,
-            duration=seconds + 8 if status == "completed" else 0,
-        )
-        OutboxMessage.objects.filter(sid=call.sid).update(status=status)
-        count += 1
-    messages.success(request, f"{count:,} calls ended: {outcome.replace('-', ' ')}.")
+    outcome = outcome if outcome in OUTCOMES else "human"
+    count = outbox_calls_end(calls=VoiceCall.objects.filter(broadcast=broadcast), outcome=outcome)
+    ended = ngettext("%(n)s call ended", "%(n)s calls ended", count) % {"n": f"{count:,}"}
+    messages.success(request, f"{ended}: {outcome.replace('-', ' ')}.")
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
 
 @staff_required
 def voice_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
-    from broadcasts.voice.selectors import voice_progress
-
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
-    context = {
-        "broadcast": broadcast,
-        "voice_progress": voice_progress(broadcast=broadcast),
-        "outbox": settings.SMS_BACKEND == "outbox",
-    }
-    return render(request, "broadcasts/_voice_progress.html", context)
+    return render(request, "broadcasts/_voice_progress.html", progress_context(request, broadcast))

@@ -132,7 +132,7 @@ def test_text_to_speech_short_of_credits_is_refused_before_anything_goes_out(
     select(staff_client, family_with_number(org), family_with_number(org))
     form = {"action": "send", "text": "Hi", "voice": "Polly.Joanna", "language": "en-US"}
     html = staff_client.post(compose_url(), form, **HTMX).content.decode()
-    assert "This needs 2 credits" in html and "only 1 are available" in html
+    assert "This needs 2 credits" in html and "only 1 is available" in html
     assert not Broadcast.objects.exists() and not phone.calls
 
 
