@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from families.models import AppendOnlyQuerySet
@@ -53,7 +54,7 @@ class CreditAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization}: {self.balance} credits"
+        return f"{self.organization}: {self.balance} credit{pluralize(self.balance)}"
 
     @property
     def has_card(self) -> bool:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from credits import stripe_gateway as gateway
 from credits.models import CreditAccount, LedgerEntry, Purchase
@@ -606,10 +607,14 @@ def _take_back_refunded_credits(purchase: Purchase, intent_id: str) -> int:
 
 
 def _tell_admins_about_shortfall(purchase: Purchase, shortfall: int) -> None:
+    spent = ngettext(
+        "%(n)s of its credits had already been spent, so it could not be taken back.",
+        "%(n)s of its credits had already been spent, so they could not be taken back.",
+        shortfall,
+    ) % {"n": f"{shortfall:,}"}
     body = (
-        f"Purchase #{purchase.id} was refunded to the card, but {shortfall:,} of its credits "
-        "had already been spent, so they could not be taken back. Please review it under "
-        "Settings > SMS & Voice > Billing."
+        f"Purchase #{purchase.id} was refunded to the card, but {spent} Please review it "
+        "under Settings > SMS & Voice > Billing."
     )
     organization_id = purchase.organization_id
     transaction.on_commit(

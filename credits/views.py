@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from credits import payments, selectors, services
@@ -290,7 +291,10 @@ def _buy_confirmed(request: HttpRequest, *, credits: int, token: str) -> HttpRes
 
 def _say_how_it_went(request: HttpRequest, purchase: Purchase) -> None:
     if purchase.status == Purchase.Status.SUCCEEDED and purchase.kind == Purchase.Kind.CREDITS:
-        messages.success(request, f"Paid. {purchase.credits:,} credits were added.")
+        added = ngettext(
+            "Paid. %(n)s credit was added.", "Paid. %(n)s credits were added.", purchase.credits
+        )
+        messages.success(request, added % {"n": f"{purchase.credits:,}"})
     elif purchase.status == Purchase.Status.SUCCEEDED:
         messages.success(request, "Paid. The monthly fee is paid and sending is on again.")
     elif purchase.status == Purchase.Status.FAILED:
