@@ -68,9 +68,9 @@ def test_the_compose_dialog_enables_send_as_the_text_is_typed(
     dialog = page.get_by_role("dialog")
     send = dialog.get_by_role("button", name="Send…")
     expect(send).to_be_disabled()
-    dialog.get_by_label("Message").fill("Gym closed today")
+    dialog.get_by_role("textbox", name="Message").fill("Gym closed today")
     expect(send).to_be_enabled()
-    dialog.get_by_label("Message").fill("")
+    dialog.get_by_role("textbox", name="Message").fill("")
     expect(send).to_be_disabled()
     assert violations == []
 
