@@ -2,14 +2,17 @@
 
 Recipient states::
 
-    pending ──claim──▶ sending ──accepted──▶ sent ──callback──▶ delivered
-       │   ◀─retryable─┘  │                     └──callback──▶ undelivered | failed (refund)
-       │                  └──permanent / retries exhausted──▶ failed (refund)
-       └──STOP before it went out / broadcast cancelled──▶ skipped (refund)
+    pending ──claim (lease)──▶ sending ──accepted──▶ sent ──callback──▶ delivered
+       │  ▲                      │                     └──callback──▶ undelivered | failed (refund)
+       │  └─back-pressure, retry,┤
+       │    lease expired and    └──permanent / attempts used up──▶ failed (refund)
+       │    not at the provider
+       ├──STOP before it went out / broadcast cancelled──▶ skipped (refund)
+       └──still unsent when the broadcast's validity ends──▶ failed (refund)
 
 Numbers left out when the broadcast was created are stored as ``excluded`` with the reason,
-cost nothing and are never sent. Every move goes through ``Recipient.move`` (conditional
-update), so two workers never both win the same transition.
+cost nothing and are never sent. Every move is a conditional update (on the status, and for
+a worker on its lease token), so two workers never both win the same transition.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class SendingNumber(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     messages_per_second = models.PositiveIntegerField(default=default_messages_per_second)
     calls_per_second = models.PositiveIntegerField(default=1)
+    # Texts go through this Twilio Messaging Service (its sender pool holds this number).
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)
 
@@ -60,7 +65,16 @@ class SendingNumber(models.Model):
 
 
 class Broadcast(models.Model):
-    """One send to a selection. Status: queued → sending → done, or cancelled."""
+    """One send to a selection. Status: queued → sending → done, or cancelled.
+
+    While sending, its recipients wait in the engine's queue of its sender (channel and
+    from number): small or urgent broadcasts in the priority lane, ahead of bulk ones; what
+    is not sent by ``valid_until`` fails and is refunded.
+    """
+
+    class Lane(models.IntegerChoices):
+        PRIORITY = 0, "Priority"
+        BULK = 1, "Bulk"
 
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
@@ -86,6 +100,10 @@ class Broadcast(models.Model):
     sender = models.ForeignKey(StaffMember, null=True, on_delete=models.SET_NULL)
     sender_label = models.CharField(max_length=150)
     from_e164 = models.CharField(max_length=16)
+    messaging_service_sid = models.CharField(max_length=64, blank=True)
+    urgent = models.BooleanField(default=False)
+    lane = models.PositiveSmallIntegerField(choices=Lane.choices, default=Lane.BULK)
+    valid_until = models.DateTimeField(null=True, blank=True)
     recipient_count = models.PositiveIntegerField(default=0)
     excluded_count = models.PositiveIntegerField(default=0)
     credits_debited = models.PositiveIntegerField(default=0)
@@ -97,7 +115,14 @@ class Broadcast(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"]),
+            models.Index(
+                fields=["from_e164", "channel", "lane", "id"],
+                name="broadcast_sending",
+                condition=Q(status="sending"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} broadcast {self.pk}"
@@ -108,6 +133,12 @@ class Broadcast(models.Model):
 
 
 class Recipient(models.Model):
+    """One number of a broadcast (see the module docstring for its states).
+
+    A worker that claims it holds a lease: ``lease_token`` (the fencing token every write of
+    that worker checks) until ``lease_expires_at``; the sweep reconciles only expired leases.
+    """
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
@@ -151,6 +182,8 @@ class Recipient(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.BigIntegerField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -167,6 +200,15 @@ class Recipient(models.Model):
             ),
             models.Index(
                 fields=["claimed_at"], name="recipient_sending", condition=Q(status="sending")
+            ),
+            # The engine's queue: a broadcast's due recipients, and expired leases.
+            models.Index(
+                fields=["broadcast", "next_attempt_at", "id"],
+                name="recipient_due",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["lease_expires_at"], name="recipient_lease", condition=Q(status="sending")
             ),
         ]
         constraints = [

@@ -1,12 +1,12 @@
 """Thin tasks that take ids; each calls one service. Retries of provider errors are per
-recipient (pending with a next attempt time), so a task itself never resends a batch.
+recipient (pending with a next attempt time), so a task itself never resends anything.
 
 The engine enqueues these by name (``broadcasts.engine.queue.task``), so no service module
 imports this one and this one imports only services: no import circle."""
 
 from celery import shared_task
 
-from broadcasts.engine import queue, sweep
+from broadcasts.engine import queue, run, sweep
 from broadcasts.voice import dial, recording
 
 
@@ -16,8 +16,9 @@ def broadcast_dispatch(broadcast_id: int) -> dict[str, int]:
 
 
 @shared_task(acks_late=True)
-def recipients_send(broadcast_id: int, recipient_ids: list[int]) -> dict[str, int]:
-    return queue.recipients_send(broadcast_id=broadcast_id, recipient_ids=recipient_ids)
+def sender_run(sender: str, at: float | None = None) -> dict[str, int]:
+    """One slice of a sender's work (broadcasts.engine.run); booked by queue.sender_wake."""
+    return run.sender_run(sender=sender, at=at)
 
 
 @shared_task

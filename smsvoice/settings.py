@@ -42,6 +42,17 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.str(name, default=str(default)).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from None
+    if not value >= minimum:  # also refuses nan
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
+    return value
+
+
 def env_choice(name: str, default: str, choices: set[str]) -> str:
     value = env.str(name, default=default).strip()
     if value not in choices:
@@ -259,6 +270,38 @@ SMS_DEFAULT_MPS = env_int("SMS_DEFAULT_MPS", 100, minimum=1)
 SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 250, minimum=1)
 SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
+
+# The sending engine (broadcasts/engine): each slice a worker takes of a sender's work covers
+# what the sender's budget allows in the next ENGINE_HORIZON_SECONDS, at most ENGINE_SLICE_MAX
+# messages, paced at ENGINE_RATE_HEADROOM of the number's rate; a claim is a lease of
+# ENGINE_LEASE_SECONDS (renewed while sending), reconciled by the sweep only after
+# ENGINE_LEASE_GRACE_SECONDS more. Broadcasts of at most ENGINE_PRIORITY_MAX_RECIPIENTS (or
+# marked urgent) go in the priority lane. A message not sent within ENGINE_VALIDITY_SECONDS of
+# its broadcast's start fails and is refunded. Back-pressure without a Retry-After waits
+# ENGINE_BACK_PRESSURE_SECONDS. The sweep runs every ENGINE_SWEEP_SECONDS (celery beat).
+ENGINE_HORIZON_SECONDS = env_float("ENGINE_HORIZON_SECONDS", 0.5, minimum=0.05)
+ENGINE_SLICE_MAX = env_int("ENGINE_SLICE_MAX", 500, minimum=1)
+ENGINE_RATE_HEADROOM = env_float("ENGINE_RATE_HEADROOM", 0.95, minimum=0.1)
+ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 45, minimum=20)
+ENGINE_LEASE_GRACE_SECONDS = env_int("ENGINE_LEASE_GRACE_SECONDS", 5, minimum=0)
+ENGINE_PRIORITY_MAX_RECIPIENTS = env_int("ENGINE_PRIORITY_MAX_RECIPIENTS", 100, minimum=0)
+ENGINE_VALIDITY_SECONDS = env_int("ENGINE_VALIDITY_SECONDS", 4 * 60 * 60, minimum=60)
+ENGINE_BACK_PRESSURE_SECONDS = env_float("ENGINE_BACK_PRESSURE_SECONDS", 1.0, minimum=0.05)
+ENGINE_FLUSH_SECONDS = env_float("ENGINE_FLUSH_SECONDS", 0.25, minimum=0.01)
+ENGINE_WAKE_GRACE_SECONDS = env_float("ENGINE_WAKE_GRACE_SECONDS", 3.0, minimum=0.5)
+ENGINE_INLINE_WAIT_SECONDS = env_float("ENGINE_INLINE_WAIT_SECONDS", 10.0, minimum=0)
+ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 10, minimum=1)
+# Celery on Redis: priorities are separate lists checked in order (lower number first), so
+# slices of small or urgent broadcasts overtake bulk ones waiting in the queue.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "priority_steps": list(range(10)),
+    "sep": ":",
+    "queue_order_strategy": "priority",
+}
+CELERY_BEAT_SCHEDULE["broadcasts-sweep"] = {
+    "task": "broadcasts.tasks.broadcasts_sweep",
+    "schedule": float(ENGINE_SWEEP_SECONDS),
+}
 
 # Voice broadcasts (US and Canada): the longest recording staff may make by phone (seconds),
 # how many times a busy or unanswered number is dialed again and how long after, and the

@@ -11,6 +11,26 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def engine_state_clean(settings):
+    """The sending engine keeps budgets and wake-ups in Redis (or in-process): each test
+    starts with none, whatever the one before left."""
+    from broadcasts.engine import pace
+
+    def clean() -> None:
+        backend = pace.backend()
+        if hasattr(backend, "redis"):
+            keys = list(backend.redis.scan_iter(match=f"{pace.PREFIX}*", count=1000))
+            if keys:
+                backend.redis.delete(*keys)
+        else:
+            backend.values.clear()
+
+    clean()
+    yield
+    clean()
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Demo Gym")

@@ -1,24 +1,37 @@
 """The channels the engine sends through (SMS, voice), by name.
 
-Each channel package registers how it sends a batch of its recipients and how it reconciles a
-recipient a crash left in ``sending`` (``broadcasts.apps`` imports them at start-up), so the
-engine calls channels without importing them: no import circle between engine and channel.
+Each channel package registers what the engine needs to know of it (``broadcasts.apps``
+imports them at start-up), so the engine calls channels without importing them: no import
+circle between engine and channel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
+from typing import Any, Protocol
 
 from broadcasts.models import Broadcast, Recipient
 
 
-@dataclass(frozen=True)
-class Channel:
-    # Claim what is still pending of these recipients, send, record; returns counts.
-    send_batch: Callable[[Broadcast, list[int]], dict[str, int]]
-    # A recipient whose claim outlived its worker: find out at the provider what happened.
-    reconcile: Callable[[Recipient], int]
+class Channel(Protocol):
+    def rate(self, e164: str) -> float:
+        """Messages (or calls) a second this sending number may start."""
+
+    def prepare(self, broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
+        """Of the claimed recipients, those still to send (the others it ends itself)."""
+
+    def sends_inline(self) -> bool:
+        """True: ``sender()`` is a plain function run in the worker's thread (a provider
+        that writes to the database); False: a coroutine function for the sending loop."""
+
+    def sender(self) -> Any:
+        """``send(broadcast, recipient) -> provider sid``, raising the provider's error."""
+
+    def record(self, outcomes: list, lease) -> Any:
+        """Write a flush of outcomes (``engine.record.Outcome``); returns ``Recorded``."""
+
+    def reconcile(self, recipients: list[Recipient]) -> Counter:
+        """Recipients of one sender whose lease expired: ask the provider what happened."""
 
 
 _CHANNELS: dict[str, Channel] = {}

@@ -1,40 +1,137 @@
-"""Claiming recipients for one worker (conditional updates), and skipping claimed numbers that
-opted out meanwhile.
+"""Leases: how a worker takes recipients to send, holds them, and gives back what it did not send.
+
+A claim moves pending recipients to ``sending`` with a lease: a random fencing token and an
+expiry (ENGINE_LEASE_SECONDS). Every later write of the holder is conditional on its token,
+so once the sweep has taken an expired lease over, a late worker's writes change nothing.
+The holder renews its lease while it works, and stops sending at ``Lease.send_deadline``,
+early enough that a request started before it has finished (or timed out) before the lease
+expires; the sweep touches only leases expired for ENGINE_LEASE_GRACE_SECONDS more. So a
+recipient is never sent by two workers: the sweep finds a message the late one did send in
+the provider's list.
+
+Claims are ordered: a sender's broadcasts by lane (small or urgent first), then oldest first,
+and within a broadcast by due time. On PostgreSQL one ``UPDATE … WHERE id IN (SELECT … FOR
+UPDATE SKIP LOCKED)`` per broadcast, so two workers claiming at once never wait on each other.
 """
 
 from __future__ import annotations
 
-import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from broadcasts.engine.refund import finish_unsent
-from broadcasts.models import (
-    Recipient,
-)
+from broadcasts.models import Recipient
 
-logger = logging.getLogger(__name__)
 Status = Recipient.Status
 
 
-def recipients_claim(recipient_ids: list[int]) -> list[Recipient]:
-    """Take pending recipients for this worker: a conditional update, so a duplicated task
-    delivery or a second worker finds nothing left to send."""
+@dataclass
+class Lease:
+    """What one worker holds: the fencing token of its claim and until when it may send."""
+
+    token: int = field(default_factory=lambda: secrets.randbits(62) + 1)
+    send_deadline: float = 0.0  # time.monotonic() after which nothing more is sent
+    renewed_at: float = 0.0
+
+    def start(self) -> timedelta:
+        seconds = settings.ENGINE_LEASE_SECONDS
+        self.renewed_at = time.monotonic()
+        # A request may take TWILIO_TIMEOUT; it must end before the lease does.
+        self.send_deadline = self.renewed_at + seconds - settings.TWILIO_TIMEOUT - 2
+        return timedelta(seconds=seconds)
+
+    @property
+    def may_send(self) -> bool:
+        return time.monotonic() < self.send_deadline
+
+    @property
+    def renewal_due(self) -> bool:
+        return time.monotonic() - self.renewed_at > settings.ENGINE_LEASE_SECONDS / 3
+
+
+def lease_claim(*, broadcast_ids: list[int], count: int, lease: Lease) -> list[Recipient]:
+    """Claim up to ``count`` due pending recipients of these broadcasts, in this order."""
+    expires_at = timezone.now() + lease.start()
+    ids: list[int] = []
+    for broadcast_id in broadcast_ids:
+        if len(ids) >= count:
+            break
+        ids += _claim_from(broadcast_id, count - len(ids), lease.token, expires_at)
+    if not ids:
+        return []
+    claimed = Recipient.objects.select_related("organization").filter(id__in=ids)
+    return sorted(claimed, key=lambda r: (broadcast_ids.index(r.broadcast_id), r.id))
+
+
+def _claim_from(broadcast_id: int, count: int, token: int, expires_at) -> list[int]:
     now = timezone.now()
-    with transaction.atomic():
-        mine = list(
-            Recipient.objects.select_for_update(skip_locked=True)
-            .filter(id__in=recipient_ids, status=Status.PENDING)
-            .values_list("id", flat=True)
+    if connection.vendor == "postgresql":
+        table = Recipient._meta.db_table
+        sql = (
+            f"UPDATE {table} SET status = %s, lease_token = %s, lease_expires_at = %s, "  # noqa: S608
+            "claimed_at = %s WHERE id IN ("
+            f"SELECT id FROM {table} WHERE broadcast_id = %s AND status = %s "
+            "AND (next_attempt_at <= %s OR next_attempt_at IS NULL) "
+            "ORDER BY next_attempt_at NULLS FIRST, id LIMIT %s "
+            "FOR UPDATE SKIP LOCKED) AND status = %s RETURNING id"
         )
-        Recipient.objects.filter(id__in=mine, status=Status.PENDING).update(
-            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        params = [Status.SENDING, token, expires_at, now, broadcast_id]
+        params += [Status.PENDING, now, count, Status.PENDING]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+    with transaction.atomic():  # SQLite: one writer at a time, no SKIP LOCKED needed
+        due = Recipient.objects.filter(broadcast_id=broadcast_id, status=Status.PENDING).filter(
+            Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True)
         )
-    return list(Recipient.objects.filter(id__in=mine, status=Status.SENDING).order_by("id"))
+        order = (F("next_attempt_at").asc(nulls_first=True), "id")
+        ids = list(due.order_by(*order).values_list("id", flat=True)[:count])
+        Recipient.objects.filter(id__in=ids, status=Status.PENDING).update(
+            status=Status.SENDING, lease_token=token, lease_expires_at=expires_at, claimed_at=now
+        )
+    return ids
 
 
+def held(lease: Lease, ids: list[int]):
+    """The rows of ``ids`` this lease still holds (the fence of every write by its holder)."""
+    return Recipient.objects.filter(id__in=ids, status=Status.SENDING, lease_token=lease.token)
+
+
+def lease_renew(*, lease: Lease, ids: list[int]) -> bool:
+    """Extend the lease of the rows still held; a holder that cannot renew stops sending."""
+    if not ids:
+        return True
+    try:
+        expires_at = timezone.now() + lease.start()
+        held(lease, ids).update(lease_expires_at=expires_at)
+    except Exception:  # the database is away: stop sending before the lease runs out
+        lease.send_deadline = 0.0
+        return False
+    return True
+
+
+def lease_release(
+    *, lease: Lease, ids: list[int], delay: float = 0.0, error_code: str = "", error_message=""
+) -> int:
+    """Give held rows back to pending, due in ``delay`` seconds (not an attempt)."""
+    if not ids:
+        return 0
+    return held(lease, ids).update(
+        status=Status.PENDING,
+        lease_token=None,
+        lease_expires_at=None,
+        claimed_at=None,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        error_code=error_code[:20],
+        error_message=str(error_message)[:300],
+    )
 
 
 def skip_listed(claimed: list[Recipient], *, opted_out, reason: str) -> list[Recipient]:
@@ -47,7 +144,3 @@ def skip_listed(claimed: list[Recipient], *, opted_out, reason: str) -> list[Rec
         if recipient.e164 in stopped:
             finish_unsent(recipient, Status.SKIPPED, reason=reason, from_states=(Status.SENDING,))
     return [r for r in claimed if r.e164 not in stopped]
-
-
-
-

@@ -1,49 +1,215 @@
-"""Writing what the provider accepted: sent rows in bulk and one audit log entry per message."""
+"""Recording what happened to each message of a slice, as the results come in.
+
+Accepted messages: their rows move to ``sent`` in one statement per flush, fenced by the
+lease (a row the sweep has taken over is not written), and each gets exactly one audit log
+entry. The rest, by what the provider said:
+
+- back-pressure (HTTP 429, Twilio's "too many requests" and "queue full"): not the message's
+  fault, so not an attempt — back to pending after Retry-After, the sender slowed down,
+  fewer requests in flight for the account;
+- the provider's own trouble (5xx, timeouts, refused connections) once it is known that the
+  message was not created: not an attempt either — back to pending after a backoff;
+- permanent (a bad number, an unsubscribed phone…): failed and refunded, once;
+- any other error about the message: one attempt used; back to pending with exponential
+  backoff, or failed and refunded when SMS_MAX_ATTEMPTS are used up;
+- not sent because the lease ran out first: back to pending, not an attempt.
+
+Ambiguous errors (a timeout or 5xx after the request may have reached the provider) are
+resolved by the channel before this runs: found at the provider means sent; not found, an
+ordinary retry; no answer, the row stays ``sending`` for the sweep to reconcile.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from broadcasts.models import (
-    AuditLogEntry,
-    Broadcast,
-    Recipient,
-)
+from broadcasts.engine.lease import Lease, held, lease_release
+from broadcasts.engine.refund import finish_unsent
+from broadcasts.models import AuditLogEntry, Broadcast, Recipient
 
 logger = logging.getLogger(__name__)
 Status = Recipient.Status
 
-
-def mark_sent(recipients: list[Recipient], now) -> None:
-    """One UPDATE ... FROM (VALUES ...) for a whole batch on PostgreSQL: Django's bulk_update
-    builds a CASE per row, several times slower at a thousand rows."""
-    if not recipients:
-        return
-    if connection.vendor != "postgresql":
-        Recipient.objects.bulk_update(recipients, ["status", "provider_sid", "sent_at"])
-        return
-    table = Recipient._meta.db_table
-    for start in range(0, len(recipients), 1000):
-        chunk = recipients[start : start + 1000]
-        values = ", ".join(["(%s, %s)"] * len(chunk))
-        params = [value for r in chunk for value in (r.pk, r.provider_sid)]
-        sql = (
-            f"UPDATE {table} AS r SET status = %s, sent_at = %s, provider_sid = v.sid "  # noqa: S608
-            f"FROM (VALUES {values}) AS v(id, sid) WHERE r.id = v.id"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [Status.SENT, now, *params])
+BACK_PRESSURE_STATUSES = frozenset({429})
+BACK_PRESSURE_CODES = frozenset({20429, 21611})
 
 
+@dataclass
+class Outcome:
+    """One message of a slice: accepted (``sid``), refused (``error``), or not tried."""
+
+    broadcast: Broadcast
+    recipient: Recipient
+    sid: str = ""
+    error: Exception | None = None
+    unsent: bool = False
+
+
+@dataclass
+class Recorded:
+    counts: Counter = field(default_factory=Counter)
+    # Seconds the provider asked us to wait (back-pressure), if it did.
+    slow_down: float | None = None
+    # Seconds until the earliest recipient given back to pending is due again.
+    due_in: float | None = None
+
+    def merge(self, other: Recorded) -> None:
+        self.counts.update(other.counts)
+        self.slow_down = _max(self.slow_down, other.slow_down)
+        self.due_in = _min(self.due_in, other.due_in)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def error_details(error: Exception | None) -> tuple[str, str]:
     code = getattr(error, "code", None) or getattr(error, "status", None) or ""
     message = getattr(error, "message", None) or str(error) or error.__class__.__name__
     return str(code), message[:300]
+
+
+def is_back_pressure(error: Exception | None) -> bool:
+    status, code = getattr(error, "status", None), getattr(error, "code", None)
+    return status in BACK_PRESSURE_STATUSES or code in BACK_PRESSURE_CODES
+
+
+def is_transient(error: Exception | None) -> bool:
+    """The provider's trouble, not the message's: a 5xx, a timeout, a refused connection."""
+    if getattr(error, "permanent", True) or not hasattr(error, "status"):
+        return False
+    return error.status is None or error.status >= 500
+
+
+def is_ambiguous(error: Exception | None) -> bool:
+    return bool(getattr(error, "ambiguous", False)) and not is_back_pressure(error)
+
+
+def outcomes_settle(
+    outcomes: list[Outcome], *, lease: Lease, sent: Callable[[list[Outcome]], int]
+) -> Recorded:
+    """Write a flush of outcomes (ambiguous ones already resolved by the channel)."""
+    recorded = Recorded()
+    accepted = [o for o in outcomes if o.sid]
+    if accepted:
+        recorded.counts["sent"] += sent(accepted)
+    unsent = [o.recipient.pk for o in outcomes if o.unsent]
+    recorded.counts["unsent"] += lease_release(lease=lease, ids=unsent)
+    if unsent:
+        recorded.due_in = 0.0
+    for outcome in outcomes:
+        if outcome.sid or outcome.unsent:
+            continue
+        recorded.merge(_settle_error(outcome, lease))
+    return recorded
+
+
+def _settle_error(outcome: Outcome, lease: Lease) -> Recorded:
+    error, recipient = outcome.error, outcome.recipient
+    code, message = error_details(error)
+    recorded = Recorded()
+    if is_back_pressure(error):
+        wait = getattr(error, "retry_after", None)
+        wait = settings.ENGINE_BACK_PRESSURE_SECONDS if wait is None else wait
+        wait += random.uniform(0, 0.25)
+        recorded.counts["back_pressure"] += lease_release(
+            lease=lease, ids=[recipient.pk], delay=wait, error_code=code, error_message=message
+        )
+        recorded.slow_down, recorded.due_in = wait, wait
+        return recorded
+    if is_transient(error):
+        wait = settings.ENGINE_BACK_PRESSURE_SECONDS * random.uniform(1, 3)
+        recorded.counts["transient"] += lease_release(
+            lease=lease, ids=[recipient.pk], delay=wait, error_code=code, error_message=message
+        )
+        recorded.slow_down, recorded.due_in = wait / 2, wait
+        return recorded
+    attempts = recipient.attempts + 1
+    if getattr(error, "permanent", False) or attempts >= settings.SMS_MAX_ATTEMPTS:
+        failed = finish_unsent(
+            recipient,
+            Status.FAILED,
+            from_states=(Status.SENDING,),
+            lease_token=lease.token,
+            error_code=code,
+            error_message=message,
+        )
+        recorded.counts["failed"] += int(failed)
+        return recorded
+    delay = min(2.0**attempts + random.uniform(0, 1), 300)
+    delay = max(delay, getattr(error, "retry_after", None) or 0)
+    held(lease, [recipient.pk]).update(attempts=F("attempts") + 1)
+    recorded.counts["retry"] += lease_release(
+        lease=lease, ids=[recipient.pk], delay=delay, error_code=code, error_message=message
+    )
+    recorded.due_in = delay
+    return recorded
+
+
+def mark_sent(recipients: list[Recipient], now, *, lease_token: int | None) -> list[int]:
+    """Move these recipients (``provider_sid`` set on each) to sent, only where ``lease_token``
+    still holds them (None: any row still ``sending``, for the sweep). Returns the ids moved.
+
+    One UPDATE … FROM (VALUES …) per thousand rows on PostgreSQL: Django's bulk_update builds
+    a CASE per row, several times slower at a thousand rows."""
+    if not recipients:
+        return []
+    if connection.vendor != "postgresql":
+        moved = []
+        for r in recipients:
+            rows = Recipient.objects.filter(pk=r.pk, status=Status.SENDING)
+            if lease_token is not None:
+                rows = rows.filter(lease_token=lease_token)
+            if rows.update(status=Status.SENT, provider_sid=r.provider_sid, sent_at=now):
+                moved.append(r.pk)
+        return moved
+    table = Recipient._meta.db_table
+    fence = "AND r.lease_token = %s" if lease_token is not None else ""
+    moved = []
+    for start in range(0, len(recipients), 1000):
+        chunk = recipients[start : start + 1000]
+        values = ", ".join(["(%s, %s)"] * len(chunk))
+        params = [value for r in chunk for value in (r.pk, r.provider_sid)]
+        sql = (
+            f"UPDATE {table} AS r SET status = %s, sent_at = %s, provider_sid = v.sid, "  # noqa: S608
+            f"lease_expires_at = NULL FROM (VALUES {values}) AS v(id, sid) "
+            f"WHERE r.id = v.id AND r.status = %s {fence} RETURNING r.id"
+        )
+        fenced = [lease_token] if lease_token is not None else []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Status.SENT, now, *params, Status.SENDING, *fenced])
+            moved += [row[0] for row in cursor.fetchall()]
+    return moved
+
+
+def sent_with_audit(outcomes: Iterable[Outcome], *, lease_token: int | None) -> list[Outcome]:
+    """Record accepted messages: rows to sent and one audit entry each, in one transaction."""
+    outcomes = list(outcomes)
+    now = timezone.now()
+    for outcome in outcomes:
+        outcome.recipient.provider_sid, outcome.recipient.sent_at = outcome.sid, now
+    with transaction.atomic():
+        moved = set(mark_sent([o.recipient for o in outcomes], now, lease_token=lease_token))
+        mine = [o for o in outcomes if o.recipient.pk in moved]
+        AuditLogEntry.objects.bulk_create(
+            [audit_row(o.broadcast, o.recipient, now) for o in mine], batch_size=500
+        )
+    if len(mine) < len(outcomes):
+        logger.warning("%s accepted messages were no longer held", len(outcomes) - len(mine))
+    return mine
 
 
 def audit_row(broadcast: Broadcast, recipient: Recipient, now) -> AuditLogEntry:
@@ -67,8 +233,6 @@ def audit_row(broadcast: Broadcast, recipient: Recipient, now) -> AuditLogEntry:
     )
 
 
-
-
 def audit_fields(broadcast: Broadcast, recipient: Recipient, now=None) -> dict:
     """An audit entry's fields, for ``AuditLogEntry.objects.create`` of a single row."""
     row = audit_row(broadcast, recipient, now or recipient.sent_at or timezone.now())
@@ -77,7 +241,3 @@ def audit_fields(broadcast: Broadcast, recipient: Recipient, now=None) -> dict:
         for f in AuditLogEntry._meta.concrete_fields
         if f.attname != "id"
     }
-
-
-
-

@@ -27,11 +27,18 @@ def finish_unsent(
     reason: str = "",
     error_code: str = "",
     error_message: str = "",
+    lease_token: int | None = None,
 ) -> bool:
-    """Move a recipient to failed / undelivered / skipped and refund it, atomically and once."""
+    """Move a recipient to failed / undelivered / skipped and refund it, atomically and once.
+
+    ``lease_token``: only if that lease still holds it (a worker's write, fenced)."""
+    rows = Recipient.objects.filter(pk=recipient.pk, status__in=from_states)
+    if lease_token is not None:
+        rows = rows.filter(lease_token=lease_token)
     with transaction.atomic():
-        moved = Recipient.objects.filter(pk=recipient.pk, status__in=from_states).update(
+        moved = rows.update(
             status=status,
+            lease_expires_at=None,
             reason=reason or recipient.reason,
             error_code=error_code,
             error_message=error_message,

@@ -1,70 +1,143 @@
-"""The sweep: work the queue lost and sends a crash interrupted."""
+"""The sweep (every ENGINE_SWEEP_SECONDS, from celery beat): what the queue or a crash lost.
+
+PostgreSQL is the truth; Redis only carries wake-ups and budgets. Each run, under a
+non-blocking lock that outlives it (the run stops at half the lock's time and the next run
+goes on from there):
+
+- a broadcast still ``queued`` a while after it was created (its dispatch task was lost) is
+  dispatched again (dispatch is idempotent);
+- recipients whose lease expired (a worker died, or lost Redis or the database) are handed to
+  their channel, which reconciles them in bulk against the provider: a message it has is
+  sent, one it has not goes back to pending — batch after batch until none is left;
+- pending recipients of a broadcast past its validity fail and are refunded;
+- every sender with due work is woken (a wake-up booked already, e.g. after a Redis restart
+  none is, makes this a no-op);
+- sending broadcasts with nothing left are done.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
 from datetime import timedelta
+from itertools import groupby
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from broadcasts.engine.channels import channel_for
-from broadcasts.engine.queue import enqueue_batches, enqueue_dispatch
-from broadcasts.engine.refund import broadcast_finish_if_done
-from broadcasts.models import (
-    Broadcast,
-    Recipient,
-)
+from broadcasts.engine.queue import enqueue_dispatch, sender_of, sender_wake
+from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
+from broadcasts.models import Broadcast, Recipient
 from smsvoice.locks import try_lock
 
 logger = logging.getLogger(__name__)
 Status = Recipient.Status
 
-
-# --- the sweep: lost tasks and crashed workers ---
-
-LOST_AFTER = timedelta(minutes=2)
-STUCK_AFTER = timedelta(minutes=5)
+LOST_AFTER = timedelta(seconds=30)
+# A claim of the engine before leases (no expiry recorded) counts as expired after this.
+OLD_CLAIM_AFTER = timedelta(minutes=5)
+LOCK_SECONDS = 120
+RECONCILE_BATCH = 1000
+VALIDITY_REASON = "Not sent within {hours} hours of the broadcast's start (validity ended)"
 
 
 def broadcasts_sweep() -> dict[str, int]:
-    """Find work the queue lost and sends a crash interrupted; runs every minute under a lock.
-
-    PostgreSQL is the truth: a queued broadcast or a pending recipient past its time whose
-    task never ran is enqueued again (claims make a duplicate harmless); a recipient left in
-    ``sending`` by a crash is looked up at the provider instead of being sent blindly twice.
-    """
-    with try_lock("broadcasts-sweep", timeout=120) as mine:
+    with try_lock("broadcasts-sweep", timeout=LOCK_SECONDS) as mine:
         if not mine:
             return {"locked": 1}
-        now = timezone.now()
-        counts = {"redispatched": 0, "requeued": 0, "reconciled": 0, "finished": 0}
-        for pk in Broadcast.objects.filter(
-            status=Broadcast.Status.QUEUED, created_at__lt=now - LOST_AFTER
-        ).values_list("pk", flat=True):
-            enqueue_dispatch(pk)
-            counts["redispatched"] += 1
-        lost = Recipient.objects.filter(
-            status=Status.PENDING,
-            next_attempt_at__lt=now - LOST_AFTER,
-            broadcast__status=Broadcast.Status.SENDING,
+        budget_ends = time.monotonic() + LOCK_SECONDS / 2
+        counts: Counter = Counter()
+        counts["redispatched"] = _redispatch_lost()
+        counts.update(_reconcile_expired(budget_ends))
+        counts["expired"] = _fail_past_validity()
+        counts["woken"] = _wake_senders()
+        counts["finished"] = _finish_done()
+        return dict(counts)
+
+
+def _redispatch_lost() -> int:
+    lost = Broadcast.objects.filter(
+        status=Broadcast.Status.QUEUED, created_at__lt=timezone.now() - LOST_AFTER
+    ).values_list("pk", flat=True)
+    for pk in lost:
+        enqueue_dispatch(pk)
+    return len(lost)
+
+
+def expired_leases():
+    now = timezone.now()
+    grace = timedelta(seconds=settings.ENGINE_LEASE_GRACE_SECONDS)
+    return Recipient.objects.filter(status=Status.SENDING).filter(
+        Q(lease_expires_at__lt=now - grace)
+        | Q(lease_expires_at__isnull=True, claimed_at__lt=now - OLD_CLAIM_AFTER)
+        | Q(lease_expires_at__isnull=True, claimed_at__isnull=True)
+    )
+
+
+def _reconcile_expired(budget_ends: float) -> Counter:
+    """Reconcile every expired lease, a batch of one sender at a time, until none is left or
+    the run's time is up. A batch the provider could not answer is left for the next run."""
+    counts: Counter = Counter()
+    skip: set[int] = set()
+    while time.monotonic() < budget_ends:
+        batch = list(
+            expired_leases()
+            .exclude(pk__in=skip)
+            .select_related("broadcast", "organization")
+            .order_by("broadcast__from_e164", "broadcast__channel", "id")[:RECONCILE_BATCH]
         )
-        by_broadcast: dict[int, list[int]] = {}
-        for pk, broadcast_id in lost.values_list("pk", "broadcast_id")[:50_000]:
-            by_broadcast.setdefault(broadcast_id, []).append(pk)
-        for broadcast_id, ids in by_broadcast.items():
-            Recipient.objects.filter(pk__in=ids, status=Status.PENDING).update(next_attempt_at=now)
-            enqueue_batches(broadcast_id, ids)
-            counts["requeued"] += len(ids)
-        for recipient in Recipient.objects.filter(
-            status=Status.SENDING, claimed_at__lt=now - STUCK_AFTER
-        ).select_related("broadcast", "organization")[:1000]:
-            counts["reconciled"] += channel_for(recipient.broadcast.channel).reconcile(recipient)
-        for pk in Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list(
-            "pk", flat=True
-        ):
-            counts["finished"] += broadcast_finish_if_done(broadcast_id=pk)
-        return counts
+        if not batch:
+            break
+        key = lambda r: (r.broadcast.channel, r.broadcast.from_e164)  # noqa: E731
+        for (channel, _), group in groupby(batch, key=key):
+            group = list(group)
+            done = channel_for(channel).reconcile(group)
+            counts.update({f"reconciled_{k}": v for k, v in done.items()})
+            if done.get("unreachable"):
+                skip.update(r.pk for r in group)
+            for broadcast in {r.broadcast for r in group}:
+                sender_wake(sender=sender_of(broadcast), lane=broadcast.lane)
+    return counts
 
 
+def _fail_past_validity() -> int:
+    hours = round(settings.ENGINE_VALIDITY_SECONDS / 3600, 1)
+    reason = VALIDITY_REASON.format(hours=f"{hours:g}")
+    late = Recipient.objects.filter(
+        status=Status.PENDING,
+        broadcast__status=Broadcast.Status.SENDING,
+        broadcast__valid_until__lt=timezone.now(),
+    ).select_related("organization")
+    failed = 0
+    for recipient in late.iterator(chunk_size=500):
+        failed += finish_unsent(
+            recipient,
+            Status.FAILED,
+            from_states=(Status.PENDING,),
+            error_code="validity",
+            error_message=reason,
+        )
+    return failed
 
 
+def _wake_senders() -> int:
+    """Wake each sender that has due work; a no-op where a wake-up is already booked."""
+    due = Broadcast.objects.filter(
+        status=Broadcast.Status.SENDING,
+        recipients__status=Status.PENDING,
+        recipients__next_attempt_at__lte=timezone.now(),
+    ).distinct()
+    woken = 0
+    for broadcast in due.only("channel", "from_e164", "lane"):
+        woken += sender_wake(sender=sender_of(broadcast), lane=broadcast.lane)
+    return woken
+
+
+def _finish_done() -> int:
+    sending = Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list(
+        "pk", flat=True
+    )
+    return sum(broadcast_finish_if_done(broadcast_id=pk) for pk in sending)

@@ -36,6 +36,16 @@ def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[dict]:
     ]
 
 
+def messages_recent(*, from_: str, created_after: datetime, max_pages: int = 100) -> list[dict]:
+    rows = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.SMS, from_e164=from_, created_at__gte=created_after
+    )
+    return [
+        {"sid": m.sid, "to": m.to_e164, "body": m.body, "date_created": m.created_at}
+        for m in rows[: max_pages * 1000]
+    ]
+
+
 def webhook_signature_valid(*, url: str, params, signature: str) -> bool:
     # Nothing calls the outbox's webhooks from outside: its replies go straight to the service.
     return False
@@ -109,6 +119,19 @@ def call_create(
         status="queued",
     )
     return CallInfo(sid=sid, status="queued", to=to, from_=from_, answered_by=None, duration=None)
+
+
+def calls_recent(*, from_: str, started_after: datetime, limit: int = 5000) -> list:
+    from broadcasts.providers.twilio import CallInfo
+
+    rows = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.CALL, from_e164=from_, created_at__gte=started_after
+    )[:limit]
+    return [
+        CallInfo(sid=c.sid, status=c.status, to=c.to_e164, from_=c.from_e164, answered_by=None,
+                 duration=None)
+        for c in rows
+    ]
 
 
 def call_fetch(*, sid: str):

@@ -34,6 +34,7 @@ return types. Code that may run on the embedded default calls through sms_provid
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextvars
 import json
@@ -470,6 +471,33 @@ def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[MessageI
     return [_message_info(m) for m in records if m.date_created is None or m.date_created >= since]
 
 
+def messages_recent(
+    *, from_: str, created_after: datetime, max_pages: int = 100
+) -> list[MessageInfo]:
+    """Every message from ``from_`` created at or after ``created_after``, for reconciling
+    in bulk: pages of 1,000, newest first, stopping at the first page older than that.
+
+    Not by DateSent, which is by day and skips messages Twilio still holds in its queue —
+    exactly the ones a crash may leave behind."""
+    since = created_after - timedelta(seconds=1)  # Twilio's dates have whole seconds
+
+    def fetch() -> list[Any]:
+        found = []
+        page = twilio_client().messages.page(from_=from_, page_size=1000)
+        for _ in range(max_pages):
+            records = list(page)
+            found += [m for m in records if m.date_created is None or m.date_created >= since]
+            older = [m for m in records if m.date_created is not None and m.date_created < since]
+            if not records or len(older) == len(records):
+                break
+            page = page.next_page()
+            if page is None:
+                break
+        return found
+
+    return [_message_info(m) for m in _call(fetch)]
+
+
 # --- calls ----------------------------------------------------------------------------------
 
 
@@ -510,6 +538,47 @@ def call_create(
             **extra,
         )
     )
+    return _call_info(call)
+
+
+def calls_recent(*, from_: str, started_after: datetime, limit: int = 5000) -> list[CallInfo]:
+    """Calls from ``from_`` started (or created) at or after ``started_after``, to find a call
+    whose create timed out before anyone dials that number again."""
+    since = started_after - timedelta(seconds=1)
+    records = _call(
+        lambda: list(
+            twilio_client().calls.stream(
+                from_=from_, start_time_after=since, page_size=1000, limit=limit
+            )
+        )
+    )
+    return [_call_info(c) for c in records]
+
+
+async def call_create_async(
+    *,
+    to: str,
+    from_: str,
+    url: str,
+    status_callback: str | None = None,
+    machine_detection: str | None = None,
+    **extra: Any,
+) -> CallInfo:
+    """call_create for an event loop (same arguments, result and errors)."""
+    client = _current_async_client()
+    try:
+        call = await client.calls.create_async(
+            to=to,
+            from_=from_,
+            url=url,
+            method="POST",
+            status_callback=status_callback,
+            status_callback_method="POST" if status_callback else None,
+            machine_detection=machine_detection,
+            **extra,
+        )
+    except TwilioException as exc:
+        raise _sdk_error(exc) from exc
     return _call_info(call)
 
 
@@ -703,23 +772,59 @@ async def async_session() -> AsyncIterator[Client]:
         await http_client.close()
 
 
+_loop_clients: dict[int, tuple[tuple[Any, ...], Client, _AsyncGatewayHttpClient]] = {}
+_closing: set[asyncio.Task] = set()
+
+
+def _loop_client() -> Client:
+    """Outside ``async_session()``: a client kept for the running loop (the engine's sending
+    loop lives as long as its process), rebuilt when the Twilio settings change."""
+    loop = asyncio.get_running_loop()
+    key = _client_settings()
+    cached = _loop_clients.get(id(loop))
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if cached is not None:
+        _closing.add(task := loop.create_task(cached[2].close()))
+        task.add_done_callback(_closing.discard)
+    account_sid, auth_token, api_base, timeout, max_connections = key
+    http_client = _AsyncGatewayHttpClient(
+        api_base=api_base,
+        timeout=timeout,
+        max_connections=max_connections,
+        auth=(account_sid, auth_token),
+    )
+    client = Client(account_sid, auth_token, http_client=http_client, environment={})
+    _loop_clients[id(loop)] = (key, client, http_client)
+    return client
+
+
 def _current_async_client() -> Client:
     try:
         return _async_client.get()
     except LookupError:
-        raise RuntimeError(
-            "the *_async gateway functions run inside `async with twilio_gateway.async_session()`"
-        ) from None
+        return _loop_client()
 
 
 async def sms_send_async(
-    *, to: str, from_: str, body: str, status_callback: str | None = None
+    *,
+    to: str,
+    from_: str,
+    body: str,
+    status_callback: str | None = None,
+    messaging_service_sid: str | None = None,
 ) -> SentMessage:
-    """sms_send for an event loop (same arguments, result and errors)."""
+    """sms_send for an event loop (same arguments, result and errors). With a Messaging
+    Service the text goes through it (Twilio picks the sender from its pool) instead of
+    ``from_``."""
     client = _current_async_client()
+    sender = {"messaging_service_sid": messaging_service_sid} if messaging_service_sid else {}
     try:
         message = await client.messages.create_async(
-            to=to, from_=from_, body=body, status_callback=status_callback
+            to=to,
+            body=body,
+            status_callback=status_callback,
+            **(sender or {"from_": from_}),
         )
     except TwilioException as exc:
         raise _sdk_error(exc) from exc

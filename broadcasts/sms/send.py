@@ -1,30 +1,36 @@
-"""Sending claimed SMS recipients through the provider, recording outcomes, retrying what may be
-retried, and reconciling a recipient a crash left in sending.
+"""The SMS channel of the engine: how a text is sent, recorded and reconciled.
+
+- rate: the sending number's messages per second (``SendingNumber.messages_per_second``);
+- prepare: a number that texted STOP after the broadcast was created is skipped and refunded;
+- send: Twilio's Messages create through the SDK's async client (``MessagingServiceSid``
+  when the broadcast goes through a Messaging Service, else ``From``), or the outbox;
+- record: accepted texts to ``sent`` with their audit entries; errors as
+  ``engine.record`` says; an ambiguous error looked up at Twilio before anyone resends;
+- reconcile: recipients whose lease expired, matched in bulk against Twilio's list of the
+  number's recent messages (pages of 1,000), instead of one look-up each.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from dataclasses import dataclass
+from collections import Counter, defaultdict
 from datetime import timedelta
+from itertools import groupby
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from broadcasts.engine.channels import Channel, channel_register
-from broadcasts.engine.lease import recipients_claim, skip_listed
-from broadcasts.engine.queue import enqueue_batches
-from broadcasts.engine.record import audit_fields, audit_row, error_details, mark_sent
-from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
-from broadcasts.models import (
-    AuditLogEntry,
-    Broadcast,
-    Recipient,
-    SendingNumber,
+from broadcasts.engine.channels import channel_register
+from broadcasts.engine.lease import Lease, skip_listed
+from broadcasts.engine.record import (
+    Outcome,
+    Recorded,
+    is_ambiguous,
+    outcomes_settle,
+    sent_with_audit,
 )
+from broadcasts.models import Broadcast, Recipient, SendingNumber
 from broadcasts.providers import sms_provider
 from broadcasts.sms.delivery import apply_early_receipts
 from families.models import OptOut
@@ -33,144 +39,94 @@ logger = logging.getLogger(__name__)
 Status = Recipient.Status
 
 
-@dataclass
-class _Outcome:
-    recipient: Recipient
-    sid: str = ""
-    error: Exception | None = None
+def status_callback_url() -> str:
+    return settings.SITE_URL + reverse("broadcasts:twilio_status")
 
 
-
-
-def sms_batch_send(broadcast: Broadcast, recipient_ids: list[int]) -> dict[str, int]:
-    """Claim these recipients, send them with many requests in flight, record the results."""
-    claimed = recipients_claim(recipient_ids)
-    if not claimed:
-        return {"claimed": 0}
-    to_send = _skip_unsubscribed(broadcast, claimed)
-    mps = (
-        SendingNumber.objects.filter(e164=broadcast.from_e164, status="active")
-        .values_list("messages_per_second", flat=True)
-        .first()
-        or settings.SMS_DEFAULT_MPS
-    )
-    outcomes = _send_all(broadcast, to_send, mps)
-    counts = _record(broadcast, outcomes)
-    counts["claimed"] = len(claimed)
-    counts["skipped"] = len(claimed) - len(to_send)
-    broadcast_finish_if_done(broadcast_id=broadcast.pk)
-    return counts
-
-
-def _skip_unsubscribed(broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
-    """A number that texted STOP after the broadcast was created is skipped and refunded."""
-    return skip_listed(
-        claimed,
-        opted_out=OptOut.objects.for_org(broadcast.organization),
-        reason=Recipient.Reason.UNSUBSCRIBED,
-    )
-
-
-
-
-def _send_all(broadcast: Broadcast, recipients: list[Recipient], mps: int) -> list[_Outcome]:
-    callback = settings.SITE_URL + reverse("broadcasts:twilio_status")
-    if settings.SMS_BACKEND == "outbox":  # the outbox writes to the (SQLite) database itself
-        return [_send_one_outbox(broadcast, r, mps, callback) for r in recipients]
-    from broadcasts.engine.fanout import send_concurrently
-    from broadcasts.providers import twilio as twilio_gateway
-
-    async def send(recipient: Recipient) -> str:
-        sent = await twilio_gateway.sms_send_async(
-            to=recipient.e164,
-            from_=broadcast.from_e164,
-            body=recipient.text,
-            status_callback=callback,
+class SmsChannel:
+    def rate(self, e164: str) -> float:
+        mps = (
+            SendingNumber.objects.filter(e164=e164, status=SendingNumber.Status.ACTIVE)
+            .values_list("messages_per_second", flat=True)
+            .first()
         )
-        return sent.sid
+        return float(mps or settings.SMS_DEFAULT_MPS)
 
-    results = send_concurrently(recipients, sender=broadcast.from_e164, per_second=mps, send=send)
-    return [_Outcome(recipient, sid=sid, error=error) for recipient, sid, error in results]
-
-
-def _send_one_outbox(broadcast: Broadcast, recipient: Recipient, mps: int, callback: str):
-    from broadcasts.engine.pace import pace
-
-    pace(sender=broadcast.from_e164, per_second=mps)
-    try:
-        sent = sms_provider().sms_send(
-            to=recipient.e164,
-            from_=broadcast.from_e164,
-            body=recipient.text,
-            status_callback=callback,
+    def prepare(self, broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
+        return skip_listed(
+            claimed,
+            opted_out=OptOut.objects.for_org(broadcast.organization),
+            reason=Recipient.Reason.UNSUBSCRIBED,
         )
-    except Exception as error:  # every failure is recorded, none is lost
-        return _Outcome(recipient, error=error)
-    return _Outcome(recipient, sid=sent.sid)
 
+    def sends_inline(self) -> bool:
+        return settings.SMS_BACKEND == "outbox"  # the outbox writes to the database itself
 
-def _record(broadcast: Broadcast, outcomes: list[_Outcome]) -> dict[str, int]:
-    """Write a batch's results: sent rows and their audit entries in bulk, failures refunded,
-    retryable errors back to pending for a later try."""
-    from broadcasts.providers.twilio import ProviderError
+    def sender(self):
+        callback = status_callback_url()
+        if self.sends_inline():
+            provider = sms_provider()
 
-    now = timezone.now()
-    left = _resolve_ambiguous(broadcast, outcomes)
-    accepted = [o for o in outcomes if o.sid]
-    retry, failed = [], []
-    for outcome in outcomes:
-        if outcome.sid or outcome in left:
-            continue
-        error = outcome.error
-        retryable = not isinstance(error, ProviderError) or not error.permanent
-        attempts_left = outcome.recipient.attempts < settings.SMS_MAX_ATTEMPTS
-        (retry if retryable and attempts_left else failed).append(outcome)
-    with transaction.atomic():
-        for outcome in accepted:
-            outcome.recipient.status, outcome.recipient.provider_sid = Status.SENT, outcome.sid
-            outcome.recipient.sent_at = now
-        mark_sent([o.recipient for o in accepted], now)
-        AuditLogEntry.objects.bulk_create(
-            [audit_row(broadcast, o.recipient, now) for o in accepted], batch_size=500
-        )
-        for outcome in failed:
-            code, message = error_details(outcome.error)
-            finish_unsent(
-                outcome.recipient,
-                Status.FAILED,
-                from_states=(Status.SENDING,),
-                error_code=code,
-                error_message=message,
+            def send_inline(broadcast: Broadcast, recipient: Recipient) -> str:
+                return provider.sms_send(
+                    to=recipient.e164,
+                    from_=broadcast.from_e164,
+                    body=recipient.text,
+                    status_callback=callback,
+                ).sid
+
+            return send_inline
+        from broadcasts.providers import twilio
+
+        async def send(broadcast: Broadcast, recipient: Recipient) -> str:
+            sent = await twilio.sms_send_async(
+                to=recipient.e164,
+                from_=broadcast.from_e164,
+                messaging_service_sid=broadcast.messaging_service_sid or None,
+                body=recipient.text,
+                status_callback=callback,
             )
-    delays = _schedule_retries(broadcast, retry)
-    apply_early_receipts([o.sid for o in accepted])
-    logger.info(
-        "broadcast %s batch: %s sent, %s failed, %s to retry",
-        broadcast.pk,
-        len(accepted),
-        len(failed),
-        len(retry),
-    )
-    return {"sent": len(accepted), "failed": len(failed), "retry": len(retry), **delays}
+            return sent.sid
+
+        return send
+
+    def record(self, outcomes: list[Outcome], lease: Lease) -> Recorded:
+        _resolve_ambiguous(outcomes)
+        unresolved = [o for o in outcomes if is_ambiguous(o.error) and not o.sid]
+        settled = [o for o in outcomes if o not in unresolved]
+
+        def sent(accepted: list[Outcome]) -> int:
+            mine = sent_with_audit(accepted, lease_token=lease.token)
+            apply_early_receipts([o.sid for o in mine])
+            return len(mine)
+
+        recorded = outcomes_settle(settled, lease=lease, sent=sent)
+        # Twilio could not say whether these exist: they stay ``sending`` until their lease
+        # expires, and the sweep reconciles them in bulk.
+        recorded.counts["unknown"] += len(unresolved)
+        return recorded
+
+    def reconcile(self, recipients: list[Recipient]) -> Counter:
+        return sms_reconcile(recipients)
 
 
-
-
-def _resolve_ambiguous(broadcast: Broadcast, outcomes: list[_Outcome]) -> list[_Outcome]:
+def _resolve_ambiguous(outcomes: list[Outcome]) -> None:
     """An error after the request may have reached Twilio (a read timeout, a 5xx): ask Twilio
     whether the message exists before anyone sends it again. Found: it was sent. Not found:
-    an ordinary retry. Twilio can't answer now: leave it in ``sending`` for the sweep."""
+    an ordinary retry. Twilio can't answer now: left as it is, for the sweep."""
     from broadcasts.providers.twilio import ProviderError
 
-    left = []
     for outcome in outcomes:
-        if outcome.sid or not getattr(outcome.error, "ambiguous", False):
+        if outcome.sid or not is_ambiguous(outcome.error):
             continue
         try:
-            outcome.sid = sent_sid(broadcast, outcome.recipient) or ""
+            sid = sent_sid(outcome.broadcast, outcome.recipient)
         except ProviderError:
-            left.append(outcome)
-    return left
+            continue
+        if sid:
+            outcome.sid, outcome.error = sid, None
+        else:
+            outcome.error.ambiguous = False  # it never reached Twilio: an ordinary retry
 
 
 def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:
@@ -186,63 +142,71 @@ def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:
     return min(candidates) if candidates else None
 
 
-
-
-def _schedule_retries(broadcast: Broadcast, retry: list[_Outcome]) -> dict[str, int]:
-    if not retry:
-        return {}
-    attempts = max(o.recipient.attempts for o in retry)
-    hinted = max((getattr(o.error, "retry_after", None) or 0 for o in retry), default=0)
-    delay = min(max(2.0**attempts + random.uniform(0, 1), hinted), 300)
-    ids = [o.recipient.pk for o in retry]
-    for outcome in retry:
-        code, message = error_details(outcome.error)
-        Recipient.objects.filter(pk=outcome.recipient.pk, status=Status.SENDING).update(
-            status=Status.PENDING,
-            claimed_at=None,
-            error_code=code,
-            error_message=message,
-            next_attempt_at=timezone.now() + timedelta(seconds=delay),
-        )
-    transaction.on_commit(lambda: enqueue_batches(broadcast.pk, ids, countdown=delay))
-    return {"retry_in_seconds": int(delay)}
-
-
-
-
-def sms_reconcile(recipient: Recipient) -> int:
-    """A recipient stuck in ``sending``: if the provider has the message, record it as sent;
-    if not, it never left, so it goes back to pending."""
-    from broadcasts.providers.twilio import ProviderError
-
-    broadcast = recipient.broadcast
-    try:
-        sid = sent_sid(broadcast, recipient)
-    except ProviderError:
-        return 0  # ask again at the next sweep
-    if sid is not None:
-        with transaction.atomic():
-            moved = Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
-                status=Status.SENT, provider_sid=sid, sent_at=timezone.now()
-            )
-            if moved:
-                recipient.refresh_from_db()
-                AuditLogEntry.objects.create(**audit_fields(broadcast, recipient))
-        return moved
-    moved = Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
-        status=Status.PENDING, claimed_at=None, next_attempt_at=timezone.now()
-    )
-    if moved:
-        transaction.on_commit(lambda: enqueue_batches(broadcast.pk, [recipient.pk]))
-    return moved
-
-
 def _field(message, name: str):
     return message[name] if isinstance(message, dict) else getattr(message, name)
 
 
+# --- the sweep's bulk reconciliation ----------------------------------------------------------
 
 
+def sms_reconcile(recipients: list[Recipient]) -> Counter:
+    """Recipients of one sending number whose lease expired: those Twilio has are sent (with
+    their audit entry), the others never left and go back to pending. Each write is fenced by
+    the expired lease's token, so a late worker's own write and this one never both land."""
+    from broadcasts.providers.twilio import ProviderError
+
+    counts: Counter = Counter()
+    if not recipients:
+        return counts
+    broadcast = recipients[0].broadcast
+    since = min(r.claimed_at or timezone.now() for r in recipients) - timedelta(minutes=1)
+    try:
+        found = sms_provider().messages_recent(from_=broadcast.from_e164, created_after=since)
+    except ProviderError:
+        counts["unreachable"] += len(recipients)
+        return counts  # ask again at the next sweep
+    sids = defaultdict(list)
+    for message in sorted(found, key=lambda m: _field(m, "sid")):
+        sids[(_field(message, "to"), _field(message, "body"))].append(_field(message, "sid"))
+    every = [sid for group in sids.values() for sid in group]
+    recorded = Recipient.objects.filter(provider_sid__in=every)
+    taken = set(recorded.values_list("provider_sid", flat=True))
+    matched, lost = [], []
+    for recipient in recipients:
+        free = [s for s in sids.get((recipient.e164, recipient.text), []) if s not in taken]
+        if free:
+            taken.add(free[0])
+            matched.append(Outcome(recipient.broadcast, recipient, sid=free[0]))
+        else:
+            lost.append(recipient)
+    for token, group in groupby(sorted(matched, key=_token), key=_token):
+        mine = sent_with_audit(list(group), lease_token=token or None)
+        counts["sent"] += len(mine)
+        apply_early_receipts([o.sid for o in mine])
+    counts["requeued"] += requeue_expired(lost)
+    return counts
 
 
-channel_register(Broadcast.Channel.SMS, Channel(send_batch=sms_batch_send, reconcile=sms_reconcile))
+def _token(outcome: Outcome) -> int:
+    return outcome.recipient.lease_token or 0  # 0: a claim of the old engine, without a lease
+
+
+def requeue_expired(recipients: list[Recipient]) -> int:
+    """Back to pending, due now, each only if its expired lease still holds it."""
+    moved = 0
+    now = timezone.now()
+    for token, group in groupby(sorted(recipients, key=lambda r: r.lease_token or 0),
+                                key=lambda r: r.lease_token):
+        moved += Recipient.objects.filter(
+            id__in=[r.pk for r in group], status=Status.SENDING, lease_token=token
+        ).update(
+            status=Status.PENDING,
+            lease_token=None,
+            lease_expires_at=None,
+            claimed_at=None,
+            next_attempt_at=now,
+        )
+    return moved
+
+
+channel_register(Broadcast.Channel.SMS, SmsChannel())

@@ -1,9 +1,9 @@
-"""Dialing a voice broadcast's recipients: paced calls with answering-machine detection,
-retries of busy and unanswered numbers, the final status of each call, keypad opt-out, and the
-sweep that finds calls whose outcome never arrived.
+"""The voice channel of the engine: dialing a voice broadcast's recipients, with
+answering-machine detection, retries of busy and unanswered numbers, the final status of each
+call, keypad opt-out, and reconciling calls whose worker or outcome was lost.
 
-The SMS fan-out (services.broadcast_dispatch, the batches, the sweep) hands voice recipients
-here. A voice recipient stays ``sending`` while its call is under way::
+The engine claims recipients under a lease and paces them at the number's calls per second
+(sender ``voice:+1…``). A voice recipient stays ``sending`` while its call is under way::
 
     pending ──claim──▶ sending ──call placed…──▶ completed ──▶ delivered (answered; audit entry)
        ▲                  │                  └──▶ busy / no-answer ──retries left──▶ pending
@@ -11,19 +11,21 @@ here. A voice recipient stays ``sending`` while its call is under way::
        │                  ├──refused by Twilio, or the call failed──▶ failed (refund)
        └──retryable error─┘──pressed 9 in another call meanwhile──▶ skipped (refund)
 
-Each call placed is a VoiceCall, written before Twilio is asked. A recipient is charged once,
-as dialed, however many calls it takes; only calls that fail outright are refunded.
+Each call is a VoiceCall written before Twilio is asked (its id is in the TwiML and status
+URLs), and its sid is written as soon as Twilio answers. A placed call keeps its recipient's
+lease until its outcome is overdue (OUTCOME_OVERDUE): then, or when a worker died before
+writing the sid, the sweep hands it back here, and the call is found in Twilio's list of the
+number's calls (by To and start time) before anyone dials that number again. A busy or
+unanswered number is dialed again as scheduled work (pending, due later), never by a sleep.
+A recipient is charged once, as dialed, however many calls it takes; only calls that fail
+outright are refunded.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections import Counter, defaultdict
 from datetime import timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -32,10 +34,17 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
-from broadcasts.engine.channels import Channel, channel_register
-from broadcasts.engine.lease import recipients_claim, skip_listed
-from broadcasts.engine.queue import enqueue_batches
-from broadcasts.engine.record import audit_fields, error_details
+from broadcasts.engine.channels import channel_register
+from broadcasts.engine.lease import Lease, held, skip_listed
+from broadcasts.engine.queue import sender_of, sender_wake
+from broadcasts.engine.record import (
+    Outcome,
+    Recorded,
+    audit_fields,
+    error_details,
+    is_ambiguous,
+    outcomes_settle,
+)
 from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
 from broadcasts.models import (
     AuditLogEntry,
@@ -67,97 +76,102 @@ def dial_url(call: VoiceCall, step: str) -> str:
 # --- placing calls ----------------------------------------------------------------------------
 
 
-@dataclass
-class _Placed:
-    call: VoiceCall
-    sid: str = ""
-    error: Exception | None = None
+class VoiceChannel:
+    def rate(self, e164: str) -> float:
+        cps = (
+            SendingNumber.objects.filter(e164=e164, status=SendingNumber.Status.ACTIVE)
+            .values_list("calls_per_second", flat=True)
+            .first()
+        )
+        return float(cps or 1)
 
+    def prepare(self, broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
+        """Skip numbers that pressed 9 meanwhile; write each call's intent before dialing."""
+        to_call = skip_listed(
+            claimed,
+            opted_out=VoiceOptOut.objects.for_org(broadcast.organization),
+            reason=Recipient.Reason.VOICE_OPTED_OUT,
+        )
+        calls = VoiceCall.objects.bulk_create(
+            VoiceCall(organization_id=broadcast.organization_id, broadcast=broadcast, recipient=r)
+            for r in to_call
+        )
+        limit = _time_limit(broadcast)  # read here: the sending loop never touches the database
+        for recipient, call in zip(to_call, calls, strict=True):
+            recipient.voice_call, recipient.voice_time_limit = call, limit
+        return to_call
 
-def recipients_call(*, broadcast: Broadcast, recipient_ids: list[int]) -> dict[str, int]:
-    """Call these recipients at the sending number's calls-per-second.
+    def sends_inline(self) -> bool:
+        return settings.SMS_BACKEND == "outbox"  # the outbox writes to the database itself
 
-    Claimed a few at a time (at one call a second a whole batch would sit in ``sending``
-    for minutes); the rest of the batch is marked as seen so the sweep does not take it for
-    lost while it waits its turn."""
-    cps = (
-        SendingNumber.objects.filter(e164=broadcast.from_e164, status="active")
-        .values_list("calls_per_second", flat=True)
-        .first()
-        or 1
-    )
-    counts: Counter[str] = Counter()
-    chunk = max(1, min(cps * 2, 50))
-    for start in range(0, len(recipient_ids), chunk):
-        if not Broadcast.objects.filter(pk=broadcast.pk, status="sending").exists():
-            break  # cancelled meanwhile: what is left was refunded by the cancel
-        rest = recipient_ids[start + chunk :]
-        Recipient.objects.filter(
-            id__in=rest, status=Status.PENDING, next_attempt_at__lte=timezone.now()
-        ).update(next_attempt_at=timezone.now())
-        counts.update(_call_chunk(broadcast, recipient_ids[start : start + chunk], cps))
-    broadcast_finish_if_done(broadcast_id=broadcast.pk)
-    return dict(counts)
-
-
-@lru_cache(maxsize=1)
-def _executor() -> ThreadPoolExecutor:
-    # Calls go out at a few a second: a few requests in flight keep up with any pacing.
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="voice-dial")
-
-
-def _call_chunk(broadcast: Broadcast, ids: list[int], cps: int) -> Counter[str]:
-    claimed = recipients_claim(ids)
-    counts: Counter[str] = Counter(claimed=len(claimed))
-    to_call = _skip_opted_out(broadcast, claimed)
-    counts["skipped"] += len(claimed) - len(to_call)
-    calls = VoiceCall.objects.bulk_create(
-        VoiceCall(organization_id=broadcast.organization_id, broadcast=broadcast, recipient=r)
-        for r in to_call
-    )
-    for placed in _place_all(broadcast, calls, cps):
-        counts[_record(broadcast, placed)] += 1
-    return counts
-
-
-def _skip_opted_out(broadcast: Broadcast, claimed: list[Recipient]) -> list[Recipient]:
-    """A number that pressed 9 after this broadcast was created is not called (refunded)."""
-    return skip_listed(
-        claimed,
-        opted_out=VoiceOptOut.objects.for_org(broadcast.organization),
-        reason=Recipient.Reason.VOICE_OPTED_OUT,
-    )
-
-
-def _place_all(broadcast: Broadcast, calls: list[VoiceCall], cps: int) -> list[_Placed]:
-    from broadcasts.engine.pace import pace
-
-    provider = sms_provider()
-    outbox = settings.SMS_BACKEND == "outbox"
-    limit = _time_limit(broadcast)  # read here: the threads below never touch the database
-
-    def place(call: VoiceCall) -> _Placed:
-        if not outbox:  # the outbox dials nobody: nothing to protect by pacing
-            pace(sender=f"calls:{broadcast.from_e164}", per_second=cps)
-        try:
-            info = provider.call_create(
-                to=call.recipient.e164,
-                from_=broadcast.from_e164,
-                url=dial_url(call, "answer"),
-                status_callback=dial_url(call, "status"),
-                status_callback_event=["answered", "completed"],
+    def sender(self):
+        def arguments(broadcast: Broadcast, recipient: Recipient) -> dict:
+            call = recipient.voice_call
+            return {
+                "to": recipient.e164,
+                "from_": broadcast.from_e164,
+                "url": dial_url(call, "answer"),
+                "status_callback": dial_url(call, "status"),
+                "status_callback_event": ["answered", "completed"],
                 # Wait for the end of a voicemail greeting, so the message lands in the mailbox.
-                machine_detection="DetectMessageEnd",
-                machine_detection_timeout=45,
-                time_limit=limit,
-            )
-        except Exception as error:
-            return _Placed(call, error=error)
-        return _Placed(call, sid=info.sid)
+                "machine_detection": "DetectMessageEnd",
+                "machine_detection_timeout": 45,
+                "time_limit": recipient.voice_time_limit,
+            }
 
-    if outbox:  # the outbox writes to the (SQLite) database itself
-        return [place(c) for c in calls]
-    return list(_executor().map(place, calls))
+        if self.sends_inline():
+            provider = sms_provider()
+            return lambda broadcast, recipient: provider.call_create(
+                **arguments(broadcast, recipient)
+            ).sid
+        from broadcasts.providers import twilio
+
+        async def send(broadcast: Broadcast, recipient: Recipient) -> str:
+            return (await twilio.call_create_async(**arguments(broadcast, recipient))).sid
+
+        return send
+
+    def record(self, outcomes: list[Outcome], lease: Lease) -> Recorded:
+        _resolve_ambiguous(outcomes)
+        unresolved = [o for o in outcomes if is_ambiguous(o.error) and not o.sid]
+        settled = [o for o in outcomes if o not in unresolved]
+        now = timezone.now()
+        for outcome in settled:
+            if not outcome.sid:
+                code, message = error_details(outcome.error) if outcome.error else ("", "")
+                call = outcome.recipient.voice_call
+                VoiceCall.objects.filter(pk=call.pk, finished_at=None).update(
+                    status="failed" if outcome.error else "canceled",
+                    error_code=code[:20],
+                    error_message=message or "Not placed: the worker's lease ended first",
+                    finished_at=now,
+                )
+
+        def placed(accepted: list[Outcome]) -> int:
+            return sum(_placed(o, lease) for o in accepted)
+
+        recorded = outcomes_settle(settled, lease=lease, sent=placed)
+        # Twilio could not say whether these calls exist: their leases expire and the sweep
+        # finds them in Twilio's list of calls before anyone dials them again.
+        recorded.counts["unknown"] += len(unresolved)
+        return recorded
+
+    def reconcile(self, recipients: list[Recipient]) -> Counter:
+        return calls_reconcile(recipients)
+
+
+def _placed(outcome: Outcome, lease: Lease) -> int:
+    """A call Twilio accepted: its sid now, and the lease kept until its outcome is overdue
+    (callbacks move the recipient on; they may already have)."""
+    recipient, call = outcome.recipient, outcome.recipient.voice_call
+    now = timezone.now()
+    with transaction.atomic():
+        VoiceCall.objects.filter(pk=call.pk, sid=None).update(sid=outcome.sid)
+        Recipient.objects.filter(pk=recipient.pk).update(
+            provider_sid=outcome.sid, sent_at=Coalesce(F("sent_at"), Value(now))
+        )
+        held(lease, [recipient.pk]).update(lease_expires_at=now + OUTCOME_OVERDUE)
+    return 1
 
 
 def _time_limit(broadcast: Broadcast) -> int:
@@ -165,57 +179,52 @@ def _time_limit(broadcast: Broadcast) -> int:
     return (seconds.first() or 300) * 2 + 180  # the message, the opt-out prompt, a slow greeting
 
 
-def _record(broadcast: Broadcast, placed: _Placed) -> str:
-    """One call's placement. A callback may already have moved things on: writes here never
-    overwrite what a callback wrote."""
+def _resolve_ambiguous(outcomes: list[Outcome]) -> None:
+    """A create that timed out or got a 5xx may have placed the call: look for it at Twilio
+    (by number and start time) before anyone dials again. Not found: an ordinary retry."""
     from broadcasts.providers.twilio import ProviderError
 
-    call, recipient, now = placed.call, placed.call.recipient, timezone.now()
-    if placed.sid:
-        with transaction.atomic():
-            VoiceCall.objects.filter(pk=call.pk, sid=None).update(sid=placed.sid)
-            Recipient.objects.filter(pk=recipient.pk).update(
-                provider_sid=placed.sid, sent_at=Coalesce(F("sent_at"), Value(now))
-            )
-        return "placed"
-    error = placed.error
-    code, message = error_details(error)
-    if isinstance(error, ProviderError) and error.ambiguous:
-        # It may have been placed: its callbacks (or the sweep) will tell. Never dial blindly.
-        logger.warning("call to %s may or may not exist: %s", recipient.e164, error)
-        return "unknown"
-    VoiceCall.objects.filter(pk=call.pk, finished_at=None).update(
-        status="failed", error_code=code, error_message=message, finished_at=now
-    )
-    permanent = isinstance(error, ProviderError) and error.permanent
-    if permanent or recipient.attempts >= settings.SMS_MAX_ATTEMPTS + settings.VOICE_MAX_RETRIES:
-        finish_unsent(
-            recipient,
-            Status.FAILED,
-            from_states=(Status.SENDING,),
-            error_code=code,
-            error_message=message,
-        )
-        return "failed"
-    delay = min(2.0**recipient.attempts + random.uniform(0, 1), 300)
-    delay = max(delay, getattr(error, "retry_after", None) or 0)
-    _retry_later(broadcast, recipient, delay, code=code, message=message)
-    return "retry"
+    for outcome in outcomes:
+        if outcome.sid or not is_ambiguous(outcome.error):
+            continue
+        try:
+            sid = placed_call_sid(outcome.recipient, outcome.broadcast)
+        except ProviderError:
+            continue
+        if sid:
+            outcome.sid, outcome.error = sid, None
+        else:
+            outcome.error.ambiguous = False
+
+
+def placed_call_sid(recipient: Recipient, broadcast: Broadcast) -> str | None:
+    since = (recipient.claimed_at or timezone.now()) - timedelta(minutes=1)
+    found = sms_provider().calls_recent(from_=broadcast.from_e164, started_after=since)
+    return _unclaimed_sid([c for c in found if c.to == recipient.e164])
+
+
+def _unclaimed_sid(calls) -> str | None:
+    sids = {c.sid for c in calls}
+    sids -= set(VoiceCall.objects.filter(sid__in=sids).values_list("sid", flat=True))
+    return min(sids) if sids else None
 
 
 def _retry_later(
     broadcast: Broadcast, recipient: Recipient, delay: float, *, code: str, message: str
 ) -> bool:
+    """Dial this number again in ``delay`` seconds: scheduled work of the engine."""
     moved = Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
         status=Status.PENDING,
         claimed_at=None,
+        lease_token=None,
+        lease_expires_at=None,
         error_code=code,
         error_message=message[:300],
         next_attempt_at=timezone.now() + timedelta(seconds=delay),
     )
     if moved:
-        ids, broadcast_id = [recipient.pk], broadcast.pk
-        transaction.on_commit(lambda: enqueue_batches(broadcast_id, ids, countdown=delay))
+        sender, lane = sender_of(broadcast), broadcast.lane
+        transaction.on_commit(lambda: sender_wake(sender=sender, delay=delay, lane=lane))
     return bool(moved)
 
 
@@ -351,23 +360,57 @@ def voice_opt_out(*, organization: Organization, e164: str, broadcast: Broadcast
 # --- the sweep --------------------------------------------------------------------------------
 
 
-def call_reconcile(*, recipient: Recipient) -> int:
-    """A voice recipient in ``sending`` for a while (the SMS sweep hands it here). A claim
-    that never wrote its call (a crash right after claiming) goes back to pending; a call
-    whose outcome is overdue is looked up at Twilio; a call still under way is left alone."""
-    last = recipient.voice_calls.order_by("-id").first()
-    claimed_at = recipient.claimed_at or timezone.now()
-    if last is None or last.created_at < claimed_at - timedelta(seconds=1):
-        moved = Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
-            status=Status.PENDING, claimed_at=None, next_attempt_at=timezone.now()
-        )
-        if moved:
-            ids, broadcast_id = [recipient.pk], recipient.broadcast_id
-            transaction.on_commit(lambda: enqueue_batches(broadcast_id, ids))
-        return moved
-    if last.finished_at is None and last.created_at < timezone.now() - OUTCOME_OVERDUE:
-        return call_check(last)
-    return 0
+def calls_reconcile(recipients: list[Recipient]) -> Counter:
+    """Voice recipients of one number whose lease expired. A placed call (sid known) whose
+    outcome is overdue is asked at Twilio; a call whose sid never came back (a crash, an
+    ambiguous error) is looked for in Twilio's list of the number's calls: found, it is that
+    call; not found, it never happened and the number is dialed again; a claim that never
+    wrote its call goes back to pending."""
+    from broadcasts.providers.twilio import ProviderError
+
+    counts: Counter = Counter()
+    unsure = {}
+    for recipient in recipients:
+        last = recipient.voice_calls.order_by("-id").first()
+        claimed_at = recipient.claimed_at or timezone.now()
+        if last is None or last.created_at < claimed_at - timedelta(seconds=1):
+            moved = _retry_later(recipient.broadcast, recipient, 0, code="", message="")
+            counts["requeued"] += moved
+        elif last.sid:
+            counts["checked"] += call_check(last)
+        elif last.finished_at is None:
+            unsure[recipient.pk] = (recipient, last)
+    if not unsure:
+        return counts
+    broadcast = recipients[0].broadcast
+    since = min(r.claimed_at or timezone.now() for r, _ in unsure.values()) - timedelta(minutes=1)
+    try:
+        found = sms_provider().calls_recent(from_=broadcast.from_e164, started_after=since)
+    except ProviderError:
+        counts["unreachable"] += len(unsure)
+        return counts
+    by_number = defaultdict(list)
+    for info in found:
+        by_number[info.to].append(info)
+    for recipient, call in unsure.values():
+        sid = _unclaimed_sid(by_number.get(recipient.e164, []))
+        if sid:
+            VoiceCall.objects.filter(pk=call.pk, sid=None).update(sid=sid)
+            Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
+                provider_sid=sid, lease_expires_at=timezone.now() + OUTCOME_OVERDUE
+            )
+            counts["found"] += 1
+            continue
+        with transaction.atomic():
+            done = VoiceCall.objects.filter(pk=call.pk, finished_at=None, sid=None).update(
+                status="failed",
+                error_message="Never placed: Twilio has no such call",
+                finished_at=timezone.now(),
+            )
+            if done:
+                _retry_later(recipient.broadcast, recipient, 0, code="", message="")
+        counts["requeued"] += done
+    return counts
 
 
 def call_check(call: VoiceCall) -> int:
@@ -376,16 +419,8 @@ def call_check(call: VoiceCall) -> int:
     marked failed and the recipient is dialed again."""
     from broadcasts.providers.twilio import ProviderError
 
-    if not call.sid:
-        with transaction.atomic():
-            done = VoiceCall.objects.filter(pk=call.pk, finished_at=None, sid=None).update(
-                status="failed",
-                error_message="Twilio never confirmed this call",
-                finished_at=timezone.now(),
-            )
-            if done:
-                _retry_later(call.broadcast, call.recipient, 0, code="", message="")
-        return done
+    if not call.sid:  # the lease of its recipient expires first: calls_reconcile looks it up
+        return 0
     try:
         info = sms_provider().call_fetch(sid=call.sid)
     except ProviderError:
@@ -420,10 +455,4 @@ def voice_sweep() -> dict[str, int]:
         return counts
 
 
-channel_register(
-    Broadcast.Channel.VOICE,
-    Channel(
-        send_batch=lambda broadcast, ids: recipients_call(broadcast=broadcast, recipient_ids=ids),
-        reconcile=lambda recipient: call_reconcile(recipient=recipient),
-    ),
-)
+channel_register(Broadcast.Channel.VOICE, VoiceChannel())

@@ -4,7 +4,8 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from broadcasts.engine.queue import broadcast_dispatch, recipients_send
+from broadcasts.engine.queue import broadcast_dispatch, sender_of
+from broadcasts.engine.run import sender_run
 from broadcasts.engine.sweep import broadcasts_sweep
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient
 from broadcasts.recipients import BroadcastRefused
@@ -149,14 +150,16 @@ def test_a_permanent_error_fails_and_refunds_that_recipient(org, sender, sms, tw
     assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 1
 
 
-def test_refused_requests_are_retried_then_sent(org, sender, sms, twilio_standin):
+def test_requests_refused_with_429_are_sent_later_without_using_attempts(
+    org, sender, sms, twilio_standin
+):
     sender_ready(org, credits=10)
     family = family_with_number(org)
     twilio_standin.fail_next(status=429, count=2, retry_after=0)
     broadcast = sms(org, sender, families_selection(family), "Hello")
     recipient = broadcast.recipients.get()
     assert recipient.status == Recipient.Status.SENT
-    assert recipient.attempts == 3
+    assert recipient.attempts == 0, "back-pressure is not the message's fault"
     assert len(twilio_standin.messages) == 1
     assert balance(org) == 9
 
@@ -169,7 +172,7 @@ def test_after_a_server_error_twilio_is_asked_before_sending_again(
     twilio_standin.fail_next(status=500, count=1)
     broadcast = sms(org, sender, families_selection(family), "Hello")
     recipient = broadcast.recipients.get()
-    assert (recipient.status, recipient.attempts) == (Recipient.Status.SENT, 2)
+    assert (recipient.status, recipient.attempts) == (Recipient.Status.SENT, 0)
     lookups = [
         r
         for r in twilio_standin.requests
@@ -188,8 +191,8 @@ def test_when_twilio_cannot_say_the_message_waits_for_the_sweep(
     broadcast = sms(org, sender, families_selection(family), "Hello")
     recipient = broadcast.recipients.get()
     assert recipient.status == Recipient.Status.SENDING
-    Recipient.objects.filter(pk=recipient.pk).update(
-        claimed_at=timezone.now() - timezone.timedelta(minutes=10)
+    Recipient.objects.filter(pk=recipient.pk).update(  # its lease expired
+        lease_expires_at=timezone.now() - timezone.timedelta(minutes=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
         broadcasts_sweep()  # not at Twilio: back to pending, sent again
@@ -202,10 +205,11 @@ def test_retries_are_bounded_then_failed_and_refunded(org, sender, sms, twilio_s
     settings.SMS_MAX_ATTEMPTS = 3
     sender_ready(org, credits=10)
     family = family_with_number(org)
-    twilio_standin.fail_next(status=429, count=10, retry_after=0)
+    twilio_standin.fail_next(status=408, count=10, retry_after=0)  # about this request
     broadcast = sms(org, sender, families_selection(family), "Hello")
     recipient = broadcast.recipients.get()
-    assert (recipient.status, recipient.attempts) == (Recipient.Status.FAILED, 3)
+    assert (recipient.status, recipient.attempts) == (Recipient.Status.FAILED, 2)
+    assert len([r for r in twilio_standin.requests if r.method == "POST"]) == 3
     assert balance(org) == 10
 
 
@@ -213,9 +217,9 @@ def test_a_duplicated_task_delivery_sends_nothing_twice(org, sender, sms, twilio
     sender_ready(org)
     families = [family_with_number(org) for _ in range(5)]
     broadcast = sms(org, sender, families_selection(*families), "Once")
-    ids = list(broadcast.recipients.values_list("pk", flat=True))
     Broadcast.objects.filter(pk=broadcast.pk).update(status=Broadcast.Status.SENDING)
-    recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
+    sender_run(sender=sender_of(broadcast))
+    sender_run(sender=sender_of(broadcast))
     broadcast_dispatch(broadcast_id=broadcast.pk)
     assert len(twilio_standin.messages) == 5
     assert AuditLogEntry.objects.filter(broadcast=broadcast).count() == 5
@@ -234,8 +238,7 @@ def test_a_number_that_texts_stop_before_its_turn_is_skipped_and_refunded(
         to_e164="+14155550100", from_e164=leave.phone_numbers.get().e164, body="stop"
     )
     broadcast_dispatch(broadcast_id=broadcast.pk)
-    ids = list(broadcast.recipients.values_list("pk", flat=True))
-    recipients_send(broadcast_id=broadcast.pk, recipient_ids=ids)
+    sender_run(sender=sender_of(broadcast))
     skipped = broadcast.recipients.get(family=leave)
     assert skipped.status == Recipient.Status.SKIPPED
     assert skipped.reason == Recipient.Reason.UNSUBSCRIBED

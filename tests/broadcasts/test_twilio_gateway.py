@@ -503,7 +503,24 @@ def test_sms_send_async_reports_a_refused_connection_as_surely_not_sent(twilio_s
     assert (refused.permanent, refused.ambiguous) == (False, False)
 
 
-def test_sms_send_async_needs_an_async_session(twilio_standin):
-    with pytest.raises(RuntimeError, match="async_session"):
-        asyncio.run(gateway.sms_send_async(to=PARENT, from_=SENDER, body="hi"))
-    assert twilio_standin.requests == []
+def test_sms_send_async_outside_a_session_uses_a_client_kept_for_its_loop(twilio_standin):
+    async def twice():
+        first = await gateway.sms_send_async(to=PARENT, from_=SENDER, body="hi")
+        second = await gateway.sms_send_async(to=PARENT, from_=SENDER, body="again")
+        return first, second
+
+    first, second = asyncio.run(twice())
+    assert first.sid != second.sid
+    assert [r.form["Body"] for r in twilio_standin.requests] == ["hi", "again"]
+
+
+def test_sms_send_async_through_a_messaging_service_sends_no_from(twilio_standin):
+    async def send():
+        return await gateway.sms_send_async(
+            to=PARENT, from_=SENDER, body="hi", messaging_service_sid="MG" + "1" * 32
+        )
+
+    asyncio.run(send())
+    (request,) = twilio_standin.requests
+    assert request.form["MessagingServiceSid"] == "MG" + "1" * 32
+    assert "From" not in request.form

@@ -577,6 +577,7 @@ class TwilioStandin(BackgroundServer):
             ("GET", "/Messages.json", self._message_list),
             ("GET", f"/Messages/{sid}.json", self._message_fetch),
             ("POST", "/Calls.json", self._call_create),
+            ("GET", "/Calls.json", self._call_list),
             ("GET", f"/Calls/{sid}.json", self._call_fetch),
             ("POST", f"/Calls/{sid}.json", self._call_update),
             ("POST", "/IncomingPhoneNumbers.json", self._number_create),
@@ -995,6 +996,13 @@ class TwilioStandin(BackgroundServer):
         call = self._place_call(to, from_, form, recorded.form_lists)
         return web.json_response(self._call_json(call, time.time()), status=201)
 
+    def place_call(self, *, to: str, from_: str) -> str:
+        """A call that exists at "Twilio" although its create was never answered (the test
+        plays a lost response): no callbacks. Returns its sid."""
+        call = self._place_call(to, from_, {"To": to, "From": from_}, {})
+        call.status_callback = None
+        return call.sid
+
     def _place_call(
         self, to: str, from_: str, form: dict[str, str], form_lists: dict[str, list[str]]
     ) -> StandinCall:
@@ -1113,6 +1121,25 @@ class TwilioStandin(BackgroundServer):
             "trunk_sid": None,
             "uri": uri,
         }
+
+    async def _call_list(self, request: web.Request) -> web.Response:
+        """Calls, newest first, filtered by To, From and StartTime> (creation time here)."""
+        query = request.query
+        now = time.time()
+        with self._lock:
+            calls = sorted(self._calls.values(), key=lambda c: c.created_at, reverse=True)
+        if "To" in query:
+            calls = [c for c in calls if c.to == query["To"]]
+        if "From" in query:
+            calls = [c for c in calls if c.from_ == query["From"]]
+        if "StartTime>" in query:
+            bound = _parse_filter_date(query["StartTime>"])
+            if not isinstance(bound, datetime):
+                bound = datetime(bound.year, bound.month, bound.day, tzinfo=UTC)
+            elif bound.tzinfo is None:
+                bound = bound.replace(tzinfo=UTC)
+            calls = [c for c in calls if datetime.fromtimestamp(c.created_at, UTC) >= bound]
+        return self._page(request, "calls", calls, "Calls.json", lambda c: self._call_json(c, now))
 
     async def _call_fetch(self, request: web.Request) -> web.Response:
         with self._lock:

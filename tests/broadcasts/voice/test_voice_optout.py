@@ -74,6 +74,7 @@ def test_later_voice_broadcasts_leave_the_number_out_but_texts_still_go(
 def test_a_number_that_opted_out_meanwhile_is_skipped_and_refunded(
     org, sender, ready, phone, twilio
 ):
+    from broadcasts.engine.run import sender_run
     from broadcasts.voice import dial as voice_dial
 
     ready(credits=40)
@@ -92,7 +93,7 @@ def test_a_number_that_opted_out_meanwhile_is_skipped_and_refunded(
         broadcast=broadcast, organization=org, e164=number_of(family), credits=1
     )
     voice_dial.voice_opt_out(organization=org, e164=number_of(family), broadcast=None)
-    voice_dial.recipients_call(broadcast=broadcast, recipient_ids=[recipient.pk])
+    sender_run(sender="voice:+14155550100")
     recipient.refresh_from_db()
     assert (recipient.status, recipient.reason) == (Recipient.Status.SKIPPED, "voice_opt_out")
     assert not phone.calls

@@ -1,0 +1,230 @@
+"""One slice of a sender's work: take budget, claim, send at each token's time, record, go.
+
+    sender_run(sender)
+      tokens = what the sender may send in the next moment     (pace: GCRA in Redis)
+      claim that many due recipients, under a lease            (lease: fenced, expiring)
+      book the sender's next slice at the next token's time    (queue: maybe another worker)
+      send each at its time, many in flight, on the loop thread (loop: no database there)
+      record results as they come, every ENGINE_FLUSH_SECONDS  (record: sent, retry, refund)
+      renew the lease while sending; stop sending before it runs out
+
+A sender with no budget left is woken when its next token is due, never waited on; a worker
+never sleeps while it holds a claim (it waits only for the tokens of the moment it claimed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import time
+from collections.abc import Callable
+from itertools import groupby
+
+from django.conf import settings
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from broadcasts.engine import loop
+from broadcasts.engine.channels import Channel, channel_for
+from broadcasts.engine.lease import Lease, lease_claim, lease_release, lease_renew
+from broadcasts.engine.pace import (
+    Tokens,
+    concurrency_back_off,
+    concurrency_for,
+    concurrency_recover,
+    sender_slow_down,
+    tokens_give_back,
+    tokens_take,
+    wake_done,
+)
+from broadcasts.engine.queue import sender_wake
+from broadcasts.engine.record import Outcome, Recorded
+from broadcasts.engine.refund import broadcast_finish_if_done
+from broadcasts.models import Broadcast, Recipient
+
+logger = logging.getLogger(__name__)
+Status = Recipient.Status
+
+
+def sender_run(*, sender: str, at: float | None = None) -> dict[str, int]:
+    """One slice for ``sender`` (``channel:+E164``); the task booked at ``at`` runs this."""
+    if at is not None:
+        wake_done(sender=sender, at=at)
+    channel_name, e164 = sender.split(":", 1)
+    channel = channel_for(channel_name)
+    broadcasts = senders_broadcasts(channel=channel_name, e164=e164)
+    if not broadcasts:
+        return {"idle": 1}
+    lane = broadcasts[0].lane
+    tokens = tokens_take(sender=sender, rate=channel.rate(e164), wanted=settings.ENGINE_SLICE_MAX)
+    if not tokens.count:
+        sender_wake(sender=sender, delay=tokens.retry_in, lane=lane)
+        return {"throttled": 1}
+    lease = Lease()
+    claimed = lease_claim(broadcast_ids=[b.pk for b in broadcasts], count=tokens.count, lease=lease)
+    tokens_give_back(sender=sender, tokens=tokens, used=len(claimed))
+    if not claimed:
+        _wake_when_due(sender, broadcasts)
+        for broadcast in broadcasts:
+            broadcast_finish_if_done(broadcast_id=broadcast.pk)
+        return {"claimed": 0}
+    # The next slice may start on another worker while this one is still sending.
+    sender_wake(sender=sender, delay=tokens.due_in(len(claimed)), lane=lane)
+    work = _prepared(channel, broadcasts, claimed)
+    recorded = _send(channel, sender, work, tokens, lease)
+    recorded.counts["claimed"] = len(claimed)
+    _after(sender, lane, recorded)
+    for broadcast_id in {r.broadcast_id for r in claimed}:
+        broadcast_finish_if_done(broadcast_id=broadcast_id)
+    return dict(recorded.counts)
+
+
+def senders_broadcasts(*, channel: str, e164: str) -> list[Broadcast]:
+    """The sender's broadcasts that are sending and still valid, small or urgent first."""
+    return list(
+        Broadcast.objects.select_related("organization")
+        .filter(
+            channel=channel,
+            from_e164=e164,
+            status=Broadcast.Status.SENDING,
+        )
+        # Broadcasts dispatched before validity existed have none: they are always valid.
+        .filter(Q(valid_until__gt=timezone.now()) | Q(valid_until__isnull=True))
+        .order_by("lane", "id")
+    )
+
+
+def _wake_when_due(sender: str, broadcasts: list[Broadcast]) -> None:
+    """Nothing due now: wake the sender when its earliest waiting recipient is due."""
+    due = Recipient.objects.filter(
+        broadcast__in=broadcasts, status=Status.PENDING, next_attempt_at__isnull=False
+    ).aggregate(at=Min("next_attempt_at"))["at"]
+    if due is not None:
+        delay = (due - timezone.now()).total_seconds()
+        sender_wake(sender=sender, delay=max(delay, 0.0) + 0.01, lane=broadcasts[0].lane)
+
+
+def _prepared(channel: Channel, broadcasts, claimed: list[Recipient]) -> list[Outcome]:
+    """The claimed recipients still to send, as outcomes to fill in (in claim order)."""
+    by_id = {b.pk: b for b in broadcasts}
+    work = []
+    for broadcast_id, group in groupby(claimed, key=lambda r: r.broadcast_id):
+        broadcast = by_id[broadcast_id]
+        work += [Outcome(broadcast, r) for r in channel.prepare(broadcast, list(group))]
+    return work
+
+
+def _after(sender: str, lane: int, recorded: Recorded) -> None:
+    account = settings.TWILIO_ACCOUNT_SID or "outbox"
+    if recorded.slow_down is not None:
+        sender_slow_down(sender=sender, seconds=recorded.slow_down)
+        concurrency_back_off(account=account)
+    elif recorded.counts.get("sent"):
+        concurrency_recover(account=account)
+    if recorded.due_in is not None:
+        sender_wake(sender=sender, delay=recorded.due_in, lane=lane)
+
+
+# --- sending a slice ---------------------------------------------------------------------------
+
+
+def _send(channel: Channel, sender: str, work: list[Outcome], tokens: Tokens, lease: Lease):
+    recorded = Recorded()
+    if not work:
+        return recorded
+    results: queue.Queue[Outcome] = queue.Queue()
+    account = settings.TWILIO_ACCOUNT_SID or "outbox"
+    send = channel.sender()
+    if channel.sends_inline():
+        _emit_inline(work, tokens, lease, send, results.put)
+        done = None
+    else:
+        limit = concurrency_for(account=account)
+        done = loop.submit(_emit(work, tokens, lease, send, results.put, limit))
+    _collect(channel, work, lease, results, done, recorded)
+    return recorded
+
+
+def _collect(channel, work, lease, results: queue.Queue, done, recorded: Recorded) -> None:
+    """Drain results in the main thread, recording them in small flushes as they arrive."""
+    waiting = {o.recipient.pk for o in work}
+    buffer: list[Outcome] = []
+    flushed_at = time.monotonic()
+    while waiting:
+        try:
+            outcome = results.get(timeout=0.05)
+            buffer.append(outcome)
+            waiting.discard(outcome.recipient.pk)
+        except queue.Empty:
+            if done is not None and done.done() and results.empty():
+                _lost(done, work, waiting, lease, recorded)
+                break
+        age = time.monotonic() - flushed_at
+        if buffer and (
+            not waiting or age >= settings.ENGINE_FLUSH_SECONDS or len(buffer) >= 500
+        ):
+            recorded.merge(channel.record(buffer, lease))
+            buffer, flushed_at = [], time.monotonic()
+        if waiting and lease.renewal_due:
+            lease_renew(lease=lease, ids=list(waiting))
+
+
+def _lost(done, work, waiting: set[int], lease: Lease, recorded: Recorded) -> None:
+    """The sending coroutine ended without a result for some rows (a bug): give them back."""
+    if done.exception() is not None:
+        logger.error("sending coroutine failed", exc_info=done.exception())
+    recorded.counts["unsent"] += lease_release(lease=lease, ids=list(waiting))
+    recorded.due_in = 1.0
+
+
+async def _emit(work, tokens: Tokens, lease: Lease, send, put: Callable, limit: int) -> None:
+    """Start each send at its token's time (never two closer than the sender's interval),
+    at most ``limit`` in flight; every result goes to ``put`` as it comes."""
+    slots = asyncio.Semaphore(limit)
+    running = asyncio.get_running_loop()
+    start, last = running.time(), 0.0
+
+    async def one(outcome: Outcome) -> None:
+        try:
+            outcome.sid = await send(outcome.broadcast, outcome.recipient)
+        except Exception as error:  # every failure is recorded, none is lost
+            outcome.error = error
+        finally:
+            slots.release()
+            put(outcome)
+
+    pending = []
+    for index, outcome in enumerate(work):
+        at = max(start + tokens.due_in(index), last + tokens.interval if index else 0.0)
+        if (wait := at - running.time()) > 0:
+            await asyncio.sleep(wait)
+        await slots.acquire()
+        if not lease.may_send:
+            slots.release()
+            outcome.unsent = True
+            put(outcome)
+            continue
+        last = running.time()
+        pending.append(asyncio.ensure_future(one(outcome)))
+    if pending:
+        await asyncio.gather(*pending)
+
+
+def _emit_inline(work, tokens: Tokens, lease: Lease, send, put: Callable) -> None:
+    """The same, one at a time in this thread: for a provider that writes to the database
+    itself (the outbox of the embedded default)."""
+    start, last = time.monotonic(), 0.0
+    for index, outcome in enumerate(work):
+        at = max(start + tokens.due_in(index), last + tokens.interval if index else 0.0)
+        if (wait := at - time.monotonic()) > 0:
+            time.sleep(wait)
+        if not lease.may_send:
+            outcome.unsent = True
+        else:
+            last = time.monotonic()
+            try:
+                outcome.sid = send(outcome.broadcast, outcome.recipient)
+            except Exception as error:  # every failure is recorded, none is lost
+                outcome.error = error
+        put(outcome)
