@@ -6,7 +6,6 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -17,7 +16,7 @@ from broadcasts.models import (
     Broadcast,
     Recipient,
 )
-from broadcasts.recipients import BroadcastRefused, nobody_message, recipient_row
+from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_insert
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
@@ -182,7 +181,7 @@ def _merged_texts(
     merged: dict[tuple[str, ...], str] = {}
     texts = []
     for planned in plan.recipients:
-        values = planned.merge_values
+        values = planned.merge_values or {}
         key = tuple(values.get(name, "") for name in names)
         found = merged.get(key)
         if found is None:
@@ -257,7 +256,14 @@ def broadcast_create(
                 excluded_count=preview.excluded_total,
                 credits_debited=preview.credits_needed,
             )
-            Recipient.objects.bulk_create(_recipient_rows(broadcast, draft), batch_size=2000)
+            recipients_insert(
+                broadcast=broadcast,
+                recipients=draft.plan.recipients,
+                texts=draft.texts,
+                parts=draft.parts,
+                credits=draft.parts,
+                excluded=draft.plan.excluded,
+            )
             credits_debit(
                 organization=organization,
                 credits=preview.credits_needed,
@@ -282,14 +288,3 @@ def _short_message(needed: int, available: int) -> str:
         f"{needs % {'n': f'{needed:,}'}} but {only % {'n': f'{available:,}'}}. "
         "Buy credits or send to fewer people."
     )
-
-
-def _recipient_rows(broadcast: Broadcast, draft: _Draft) -> Iterable[Recipient]:
-    for planned, text, parts in zip(draft.plan.recipients, draft.texts, draft.parts, strict=True):
-        yield recipient_row(broadcast, planned, text=text, parts=parts, credits=parts)
-    for planned in draft.plan.excluded:
-        yield recipient_row(broadcast, planned, status=Status.EXCLUDED, reason=planned.reason)
-
-
-
-

@@ -37,7 +37,7 @@ from broadcasts.models import (
     VoiceRecordingCall,
 )
 from broadcasts.providers import sms_provider
-from broadcasts.recipients import BroadcastRefused, nobody_message, recipient_row
+from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_insert
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
@@ -778,8 +778,14 @@ def _write_recipients_and_debit(
         if message.source == VoiceMessage.Source.RECORDING
         else broadcast.text
     )
-    Recipient.objects.bulk_create(
-        _recipient_rows(broadcast, plan, label, per_number), batch_size=2000
+    per_recipient = [per_number] * len(plan.recipients)
+    recipients_insert(
+        broadcast=broadcast,
+        recipients=plan.recipients,
+        texts=[label] * len(plan.recipients),
+        parts=per_recipient,
+        credits=per_recipient,
+        excluded=plan.excluded,
     )
     needed = per_number * len(plan.recipients)
     credits_debit(
@@ -801,13 +807,6 @@ def _write_recipients_and_debit(
     )
     broadcast_id = broadcast.pk
     transaction.on_commit(lambda: enqueue_dispatch(broadcast_id))
-
-
-def _recipient_rows(broadcast: Broadcast, plan: RecipientPlan, label: str, per_number: int):
-    for planned in plan.recipients:
-        yield recipient_row(broadcast, planned, text=label, parts=per_number, credits=per_number)
-    for planned in plan.excluded:
-        yield recipient_row(broadcast, planned, status=Status.EXCLUDED, reason=planned.reason)
 
 
 def _collect_unpaid_calls(broadcast: Broadcast, *, actor) -> None:

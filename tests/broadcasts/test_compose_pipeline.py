@@ -371,3 +371,50 @@ def test_text_to_speech_refuses_them_too(char):
 def test_the_tab_has_a_plain_equivalent():
     assert segments.plain_equivalents("a\tb") == "a b"
 
+
+
+# --- writing the recipient rows ---
+
+
+def _rows_of(broadcast) -> list[dict]:
+    skip = {"id", "broadcast", "broadcast_id"}
+    fields = [f.attname for f in Recipient._meta.concrete_fields if f.attname not in skip]
+    return list(broadcast.recipients.order_by("id").values(*fields))
+
+
+def test_recipient_rows_written_in_columns_equal_what_bulk_create_writes(
+    org, sender, monkeypatch
+):
+    """The PostgreSQL path (INSERT … unnest) and the bulk_create path (SQLite) write the same
+    rows, every field the model has getting its default, whichever fields it gains later."""
+    from django.db import connection
+
+    sender_ready(org, e164=OWN)
+    families = [family_with_number(org) for _ in range(3)]
+    families.append(family_with_number(org, opted_in=False))
+    families.append(family_with_number(org, e164=OWN))
+    families.append(FamilyFactory(organization=org))  # no number
+    selection = families_selection(*families)
+    columns = broadcast_create(organization=org, sender=sender, selection=selection, text="Hi")
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # take the bulk_create path
+    objects = broadcast_create(organization=org, sender=sender, selection=selection, text="Hi")
+    assert _rows_of(columns) == _rows_of(objects)
+    assert len(_rows_of(columns)) == 6
+    pending = columns.recipients.filter(status="pending").first()
+    for name in ("attempts", "error_code", "provider_sid", "next_attempt_at", "sent_at"):
+        assert getattr(pending, name) == Recipient._meta.get_field(name).get_default()
+
+
+def test_recipient_rows_are_written_in_several_statements_when_many(org, sender, monkeypatch):
+    from broadcasts import recipients
+
+    monkeypatch.setattr(recipients, "INSERT_BATCH", 2)
+    sender_ready(org)
+    families = [family_with_number(org) for _ in range(5)]
+    broadcast = broadcast_create(
+        organization=org, sender=sender, selection=families_selection(*families), text="Hi"
+    )
+    assert broadcast.recipients.filter(status="pending").count() == 5
+    assert sorted(broadcast.recipients.values_list("family_id", flat=True)) == sorted(
+        f.pk for f in families
+    )

@@ -246,3 +246,32 @@ def test_each_demo_organization_can_text_at_once_and_a_second_run_adds_nothing()
         assert SendingNumber.objects.for_org(org).filter(status="active").count() == 1
         assert LedgerEntry.objects.for_org(org).count() == 1
         assert credits_balance(organization=org) == 2_000
+
+
+def test_nobody_in_the_demo_owns_the_organizations_own_sending_number():
+    from broadcasts.models import SendingNumber
+
+    seed("--families", "40")
+    for org in Organization.objects.all():
+        own = SendingNumber.objects.for_org(org).get(status="active").e164
+        assert phone_parse(own, country=org.country) == own
+        assert not PhoneNumber.objects.filter(e164=own).exists()
+
+
+def test_demo_cells_name_their_guardian_and_household_numbers_name_nobody():
+    seed("--families", "40")
+    numbers = PhoneNumber.objects.for_org(demo()).filter(family__isnull=False)
+    for number in numbers.select_related("field", "guardian", "family"):
+        if number.field.label in ("Home", "Emergency"):
+            assert number.guardian is None
+        else:
+            assert number.guardian is not None and number.guardian.family == number.family
+    # The mother's and the father's cell of one family greet different people.
+    both = numbers.filter(field__label="Father cell").values_list("family_id", flat=True)
+    family = Family.objects.filter(pk__in=both, phone_numbers__field__label="Mother cell").first()
+    names = set(
+        family.phone_numbers.filter(field__label__endswith="cell").values_list(
+            "guardian__first_name", flat=True
+        )
+    )
+    assert len(names) == 2
