@@ -86,7 +86,7 @@ def sms_progress_view(*, broadcast: Broadcast) -> ProgressView:
     pending = counts["pending"] + counts["sending"]
     segments = [
         Segment("delivered", "Delivered", counts["delivered"]),
-        Segment("sent", "Sent, not yet confirmed", counts["sent"]),
+        Segment("sent", "Sent", counts["sent"]),
         Segment("failed", "Failed", failed),
         Segment("skipped", "Skipped", counts["skipped"]),
         Segment("pending", "Pending", pending),

@@ -186,7 +186,16 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
-    return render(request, "broadcasts/_progress.html", progress_context(request, broadcast))
+    context = progress_context(request, broadcast)
+    return progress_answer(request, render(request, "broadcasts/_progress.html", context), context)
+
+
+def progress_answer(request: HttpRequest, response: HttpResponse, context: dict) -> HttpResponse:
+    """The poll that sees the broadcast finish reloads the page once, so the recipients'
+    table below the progress shows how each one ended, not how it was when the page opened."""
+    if request.GET.get("polling") and not context["view"].live:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @staff_required

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from broadcasts.drafts import draft_clear, draft_get, draft_save
 from broadcasts.models import Broadcast, OutboxMessage, VoiceCall, VoiceRecordingCall
 from broadcasts.recipients import BroadcastRefused
-from broadcasts.views import NOUNS, kind_or_404, progress_context
+from broadcasts.views import NOUNS, kind_or_404, progress_answer, progress_context
 from broadcasts.voice import recording as voice
 from broadcasts.voice.outbox_calls import OUTCOMES, outbox_calls_end
 from broadcasts.voice.selectors import recording_call_for, recording_call_progress
@@ -269,4 +269,6 @@ def voice_simulate_answers(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def voice_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
-    return render(request, "broadcasts/_voice_progress.html", progress_context(request, broadcast))
+    context = progress_context(request, broadcast)
+    response = render(request, "broadcasts/_voice_progress.html", context)
+    return progress_answer(request, response, context)

@@ -238,3 +238,21 @@ def test_a_recording_broadcast_polls_so_the_page_follows_it_out(staff_client, or
     html = voice_fragment(staff_client, broadcast)
     assert "Waiting for credits: nobody has been called yet." in html
     assert 'hx-trigger="every 2s"' not in html and "Send now" in html
+
+
+def test_the_poll_that_sees_the_end_reloads_the_page_once(staff_client, org, staff_member):
+    broadcast = sms_broadcast(org, staff_member, 1)
+    url = reverse("broadcasts:progress", args=[broadcast.pk])
+    assert "HX-Refresh" not in staff_client.get(url, {"polling": "1"}, **HTMX).headers
+    Broadcast.objects.filter(pk=broadcast.pk).update(status=Broadcast.Status.DONE)
+    assert staff_client.get(url, {"polling": "1"}, **HTMX)["HX-Refresh"] == "true"
+    assert "HX-Refresh" not in staff_client.get(url, **HTMX).headers  # not from a poll
+
+
+def test_a_delivered_recipient_is_not_listed_as_refunded(staff_client, org, staff_member):
+    broadcast = sms_broadcast(org, staff_member, 2)
+    first, second = broadcast.recipients.order_by("id")
+    Recipient.objects.filter(pk=first.pk).update(status="delivered")
+    Recipient.objects.filter(pk=second.pk).update(status="undelivered")
+    page = staff_client.get(reverse("broadcasts:detail", args=[broadcast.pk])).content.decode()
+    assert page.count("1 refunded") == 1  # "delivered" is inside "undelivered": not a match

@@ -57,6 +57,12 @@ def test_the_voice_dialog_calls_the_staff_member_and_shows_the_call_live(
 
     dialog.get_by_label("Your phone number").fill("(202) 555-0199")
     dialog.get_by_role("button", name="Call me").click()
+    # Nobody is called before the confirmation with the count and the cost.
+    expect(dialog.get_by_test_id("voice-confirm")).to_contain_text(
+        "Call 2 numbers once you have recorded? About 2 credits a minute"
+    )
+    assert not phone.calls
+    dialog.get_by_role("button", name="Yes, call me").click()
     status = dialog.get_by_test_id("voice-call-status")
     expect(status).to_have_text("Calling (202) 555-0199…")
     assert [call.to for call in phone.calls.values()] == ["+12025550199"]
