@@ -72,6 +72,7 @@ class _Row:
     first_name: str = ""
     family_name: str = ""
     students: tuple[str, ...] = ()
+    reaches: int = 1  # selected owners behind it: a family number for two picked students is 2
 
 
 def recipients_plan(
@@ -137,7 +138,7 @@ def _plan(
             _merge(planned, chosen[planned.e164], organization, wanted)
     else:
         for planned in recipients:
-            planned.shared_by = len(chosen[planned.e164])
+            planned.shared_by = sum(row.reaches for row in chosen[planned.e164])
     return RecipientPlan(recipients=recipients, excluded=excluded)
 
 
@@ -178,7 +179,7 @@ def _merge(
     is also staff, two students of one family) is messaged once, so it is greeted by all of
     them, joined: "Maria and David", "Kai and Sofia".
     """
-    planned.shared_by = len(rows)
+    planned.shared_by = sum(row.reaches for row in rows)
     values = planned.merge_values = {}
     if len(rows) == 1:  # nearly every number: no joining to do
         row = rows[0]
@@ -369,6 +370,7 @@ def _student_numbers(numbers: QuerySet, students: QuerySet, wanted: frozenset):
                 first_name=_greeted(guardian, sole.get(fid), first_student[4]),
                 family_name=first_student[4],
                 students=names,
+                reaches=len(names),
             )
         )
     no_number = [

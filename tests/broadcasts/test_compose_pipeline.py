@@ -418,3 +418,23 @@ def test_recipient_rows_are_written_in_several_statements_when_many(org, sender,
     assert sorted(broadcast.recipients.values_list("family_id", flat=True)) == sorted(
         f.pk for f in families
     )
+
+
+def test_the_compose_window_says_how_a_shared_number_is_greeted(staff_client, org):
+    from families.selection import selection_to_session
+
+    sender_ready(org)
+    family = family_with_number(org, guardian="Ana")
+    kai, sofia = student_of(family, "Kai"), student_of(family, "Sofia")
+    session = staff_client.session
+    selection = Selection(kind="students", ids=frozenset([kai.pk, sofia.pk]))
+    selection_to_session(session, selection=selection)
+    session.save()
+    response = staff_client.post(
+        reverse("broadcasts:compose_preview", args=["students"]),
+        {"text": "News for {student_first_name}: no class"},
+    )
+    html = response.content.decode()
+    assert ">News for Kai and Sofia: no class<" in html
+    assert "one number for 2 of the selected, texted once" in html
+    assert 'data-testid="shared-hint"' in html
