@@ -213,3 +213,16 @@ def test_a_balance_of_one_credit_reads_one_credit(org):
 
     give_credits(org, 1)
     assert str(CreditAccount.objects.get(organization=org)).endswith(": 1 credit")
+
+
+def test_the_seed_summary_counts_in_words(org):
+    from io import StringIO
+
+    from families.management.commands.seed_demo import Command, SeedResult
+
+    family_with_number(org)
+    out = StringIO()
+    Command(stdout=out)._summary(SeedResult(organization=org, families_added=1, staff_added=0))
+    summary = out.getvalue()
+    assert "Demo Gym: 1 family, 0 students" in summary
+    assert "1 number opted in to texts (1 family and 0 staff added now)" in summary

@@ -27,6 +27,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from families.models import (
     ConsentEvent,
@@ -702,6 +703,14 @@ def demo_logins() -> list[tuple[str, str, str]]:
     return [row for row in LOGINS if row[1] in existing]
 
 
+def _counted(n: int, singular: str, plural: str) -> str:
+    return f"{n:,} {ngettext(singular, plural, n)}"
+
+
+def _families(n: int) -> str:
+    return _counted(n, "family", "families")
+
+
 class Command(BaseCommand):
     help = "Load the demo organizations (idempotent) and print the demo logins."
 
@@ -736,13 +745,13 @@ class Command(BaseCommand):
 
     def _summary(self, result: SeedResult) -> None:
         org = result.organization
+        opted_in = PhoneNumber.objects.for_org(org).filter(sms_opt_in=True).count()
         self.stdout.write(
-            f"{org.name}: {Family.objects.for_org(org).count()} families, "
-            f"{Student.objects.for_org(org).count()} students, "
+            f"{org.name}: {_families(Family.objects.for_org(org).count())}, "
+            f"{_counted(Student.objects.for_org(org).count(), 'student', 'students')}, "
             f"{StaffMember.objects.for_org(org).count()} staff, "
-            f"{PhoneNumber.objects.for_org(org).filter(sms_opt_in=True).count()} numbers "
-            f"opted in to texts ({result.families_added} families and "
-            f"{result.staff_added} staff added now)"
+            f"{_counted(opted_in, 'number', 'numbers')} opted in to texts "
+            f"({_families(result.families_added)} and {result.staff_added} staff added now)"
         )
 
     def _logins(self) -> None:
