@@ -32,14 +32,12 @@ class BroadcastRefused(Exception):
     """A send that cannot go out; the message says why, in words for the person sending."""
 
 
-
 def nobody_message(excluded: dict[str, int], *, can: str = "receive texts") -> str:
     if not excluded:
         return "Nobody is selected."
     labels = dict(Recipient.Reason.choices)
     why = ", ".join(f"{n} {labels[r].lower()}" for r, n in sorted(excluded.items()))
     return f"None of the selected numbers can {can} ({why})."
-
 
 
 # Rows per INSERT: large enough that statements are few, small enough to keep each under a
@@ -131,4 +129,3 @@ def _unnest_insert(columns: dict[str, list], fixed: dict[str, object], count: in
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params + arrays)
-

@@ -28,9 +28,7 @@ CONTROL_NAMES = {
     "\x7f": "delete",
     "\x85": "next line",
 }
-_REFUSED = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
-)
+_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def refused_characters(text: str) -> tuple[str, ...]:

@@ -139,12 +139,12 @@ def merge_field_problem(text: str) -> str:
     lone = _lone_brace(text)
     if lone is not None and text[lone] == "{":
         return (
-            f"A brace is not closed in “{text[lone:lone + 20]}”: merge fields are written "
+            f"A brace is not closed in “{text[lone : lone + 20]}”: merge fields are written "
             f"between {{ and }}, like {{first_name}}; use {known}."
         )
     if lone is not None:
         return (
-            f"A closing brace has no opening one in “{text[max(0, lone - 19):lone + 1]}”: "
+            f"A closing brace has no opening one in “{text[max(0, lone - 19) : lone + 1]}”: "
             f"merge fields are written between {{ and }}, like {{first_name}}; use {known}."
         )
     return ""

@@ -372,7 +372,6 @@ def test_the_tab_has_a_plain_equivalent():
     assert segments.plain_equivalents("a\tb") == "a b"
 
 
-
 # --- writing the recipient rows ---
 
 
@@ -382,9 +381,7 @@ def _rows_of(broadcast) -> list[dict]:
     return list(broadcast.recipients.order_by("id").values(*fields))
 
 
-def test_recipient_rows_written_in_columns_equal_what_bulk_create_writes(
-    org, sender, monkeypatch
-):
+def test_recipient_rows_written_in_columns_equal_what_bulk_create_writes(org, sender, monkeypatch):
     """The PostgreSQL path (INSERT … unnest) and the bulk_create path (SQLite) write the same
     rows, every field the model has getting its default, whichever fields it gains later."""
     from django.db import connection

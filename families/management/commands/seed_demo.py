@@ -632,9 +632,7 @@ def families_insert(
     return len(families)
 
 
-def _holder(
-    holder: str, plans: list[GuardianPlan], guardians: list[Guardian]
-) -> Guardian | None:
+def _holder(holder: str, plans: list[GuardianPlan], guardians: list[Guardian]) -> Guardian | None:
     """The guardian a Family Template line's number belongs to ("Father cell" is the
     father's), or None for a household number."""
     if holder in ("mother", "father"):

@@ -1,0 +1,286 @@
+"""Composing an SMS broadcast to 50,000 numbers: how long the compose window's preview and the
+create (recipients plus the debit, one transaction) take when staff select every family.
+
+Builds (once; later runs reuse it) an organization of BENCH_COMPOSE_FAMILIES families, each
+with two guardians, one or two students, the mother's cell opted in (so 50,000 distinct
+numbers are messaged) and, in half of the families, a father's cell that never opted in (left
+out, so the plan also sorts out reasons). Then times ``broadcast_preview`` and
+``broadcast_create`` for "every family", with a plain text and with merge fields, BENCH_RUNS
+times each after one warm-up, and prints the median, the fastest and the slowest. Asserts
+nothing. Each created broadcast is deleted again (its recipients with it) and its credits
+given back, so runs do not pile up; dispatching is switched off (no broker: tasks would
+otherwise run in-process and text 50,000 outbox numbers).
+
+Run by ``make bench``, which points DATABASE_URL at a database of its own (made here if
+missing). Refuses a PostgreSQL database whose name does not contain ``bench``.
+Knobs (environment): BENCH_COMPOSE_FAMILIES (50000), BENCH_RUNS (5).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsvoice.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smsvoice_bench")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+warnings.filterwarnings("ignore", message="No directory at")
+
+FAMILIES = int(os.environ.get("BENCH_COMPOSE_FAMILIES", "50000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+ORG_NAME = "Bench Gymnastics (compose)"
+BATCH = 5000
+MOTHERS = ("Maria", "Ana", "Grace", "Priya", "Yuki", "Laura", "Fatima", "Claire")
+FATHERS = ("David", "Omar", "Luis", "Ben", "Hiro", "Raj", "Paul", "Sam")
+CHILDREN = ("Kai", "Sofia", "Leo", "Mia", "Noah", "Ava", "Liam", "Zoe", "Ezra", "Luna")
+SURNAMES = ("West", "Garcia", "Chen", "Patel", "Nguyen", "Okafor", "Smith", "Kim", "Reyes")
+TEXTS = {
+    "plain text": "The gym is closed today because of snow. See you tomorrow!",
+    "merge fields": "Hi {first_name}, {student_first_name}'s class at {organization} is "
+    "cancelled today because of snow.",
+}
+
+
+def database_ensure() -> None:
+    url = urlparse(os.environ["DATABASE_URL"])
+    name = url.path.lstrip("/")
+    if url.scheme not in ("postgres", "postgresql"):
+        return  # SQLite: a file of its own is made by migrate
+    if "bench" not in name:
+        sys.exit(f"compose_50k: DATABASE_URL must name a bench database (got …/{name}).")
+    import psycopg2
+
+    server = psycopg2.connect(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password or None,
+        dbname="postgres",
+    )
+    server.autocommit = True
+    with server.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+    server.close()
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from smsvoice.celery import app
+
+    call_command("migrate", verbosity=0)
+    settings.DEBUG = False
+    # Nothing is dispatched: the broadcast's fan-out task goes to an in-memory broker.
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "memory://"
+
+
+def organization_ensure():
+    from broadcasts.models import SendingNumber
+    from families.models import Family
+    from smsvoice.models import Organization, StaffMember
+
+    org, _ = Organization.objects.get_or_create(name=ORG_NAME, defaults={"country": "US"})
+    if not StaffMember.objects.for_org(org).exists():
+        StaffMember.objects.create(organization=org, first_name="Bench", last_name="Coach")
+    if not SendingNumber.objects.for_org(org).filter(status="active").exists():
+        SendingNumber.objects.create(organization=org, e164="+12155550199", provider_sid="PNb")
+    have = Family.objects.for_org(org).count()
+    if have < FAMILIES:
+        print(f"building {FAMILIES - have:,} families (once; later runs reuse them)…", flush=True)
+        started = time.perf_counter()
+        families_build(org, start=have, count=FAMILIES - have)
+        print(f"built in {time.perf_counter() - started:.1f} s", flush=True)
+    return org
+
+
+def families_build(org, *, start: int, count: int) -> None:
+    from django.db import connection, transaction
+
+    from families.models import Family, Guardian, PhoneField, PhoneNumber, Student
+
+    mother_cell, _ = PhoneField.objects.get_or_create(
+        organization=org, label="Mother cell", defaults={"order": 1}
+    )
+    father_cell, _ = PhoneField.objects.get_or_create(
+        organization=org, label="Father cell", defaults={"order": 2}
+    )
+    for first in range(start, start + count, BATCH):
+        indexes = range(first, min(first + BATCH, start + count))
+        with transaction.atomic():
+            families = Family.objects.bulk_create(
+                [Family(organization=org, name=SURNAMES[i % len(SURNAMES)]) for i in indexes]
+            )
+            guardians = Guardian.objects.bulk_create(
+                [
+                    Guardian(organization=org, family=f, first_name=names[i % 8], last_name=f.name)
+                    for i, f in zip(indexes, families, strict=True)
+                    for names in (MOTHERS, FATHERS)
+                ]
+            )
+            Student.objects.bulk_create(
+                [
+                    Student(
+                        organization=org,
+                        family=f,
+                        first_name=CHILDREN[(i + k) % len(CHILDREN)],
+                        last_name=f.name,
+                    )
+                    for i, f in zip(indexes, families, strict=True)
+                    for k in range(1 + i % 2)
+                ]
+            )
+            numbers = []
+            for n, (i, family) in enumerate(zip(indexes, families, strict=True)):
+                mother, father = guardians[2 * n], guardians[2 * n + 1]
+                numbers.append(
+                    PhoneNumber(
+                        organization=org,
+                        family=family,
+                        field=mother_cell,
+                        guardian=mother,
+                        e164=f"+1{201 + i // 10000}555{i % 10000:04d}",
+                        sms_opt_in=True,
+                    )
+                )
+                if i % 2:
+                    numbers.append(
+                        PhoneNumber(
+                            organization=org,
+                            family=family,
+                            field=father_cell,
+                            guardian=father,
+                            e164=f"+1{301 + i // 10000}555{i % 10000:04d}",
+                        )
+                    )
+            PhoneNumber.objects.bulk_create(numbers)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+
+
+def credits_ensure(org, needed: int) -> None:
+    from credits.selectors import credits_balance
+    from credits.services import credits_adjust
+
+    have = credits_balance(organization=org)
+    if have < needed:
+        credits_adjust(organization=org, credits=needed - have, memo="bench")
+
+
+def timed(
+    call: Callable[[], object], after: Callable[[object], None] | None = None
+) -> tuple[list[float], object]:
+    """Seconds of each of RUNS calls after a warm-up; ``after`` (untimed) tidies each call up."""
+    times, result = [], None
+    for run in range(RUNS + 1):
+        started = time.perf_counter()
+        result = call()
+        if run:  # the first is the warm-up: caches, prepared plans
+            times.append(time.perf_counter() - started)
+        if after is not None:
+            after(result)
+    return times, result
+
+
+def main() -> None:
+    database_ensure()
+    django_setup()
+    from django.db import connection
+
+    from broadcasts.sms.compose import broadcast_create, broadcast_preview
+    from credits.services import credits_adjust
+    from families.selection import Selection
+    from smsvoice.models import StaffMember
+
+    org = organization_ensure()
+    sender = StaffMember.objects.for_org(org).first()
+    everyone = Selection(kind="families", filter_query="")
+    rows = []
+    for label, text in TEXTS.items():
+        times, preview = timed(
+            lambda text=text: broadcast_preview(organization=org, selection=everyone, text=text)
+        )
+        rows.append((f"preview, {label}", times, preview))
+        credits_ensure(org, preview.credits_needed * (RUNS + 2))
+
+        times, _ = timed(
+            lambda text=text: broadcast_create(
+                organization=org, sender=sender, selection=everyone, text=text
+            ),
+            after=lambda broadcast: _undo(broadcast, credits_adjust, org),
+        )
+        rows.append((f"create, {label}", times, preview))
+    print(header(org, connection))
+    print(f"    {'':34} {'median s':>9} {'fastest':>8} {'slowest':>8}  messages  left out")
+    for label, times, preview in rows:
+        print(
+            f"    {label:34} {statistics.median(times):9.2f} {min(times):8.2f} {max(times):8.2f}"
+            f"  {preview.messages:8,}  {preview.excluded_total:7,}"
+        )
+
+
+def _undo(broadcast, credits_adjust, org) -> None:
+    """Untimed: delete the broadcast (and so its recipients) and give its credits back, so the
+    next run starts from the same tables."""
+    credits_adjust(organization=org, credits=broadcast.credits_debited, memo="bench undo")
+    broadcast.delete()
+
+
+def header(org, connection) -> str:
+    import django
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+        else:
+            database = f"SQLite {connection.Database.sqlite_version}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"Compose (preview and create) — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n"
+        f"machine: {os.cpu_count()} CPUs ({_cpu_model()}), {_memory_gib()} GiB RAM\n"
+        f"software: Python {platform.python_version()}, Django {django.get_version()}, "
+        f"{database}\n"
+        f"data: {FAMILIES:,} families selected with 'all matching'; runs: {RUNS} after 1 warm-up\n"
+        f"load average at the end: {load}"
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> str:
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return "?"
+    return f"{kib / 1024 / 1024:.0f}"
+
+
+if __name__ == "__main__":
+    main()
