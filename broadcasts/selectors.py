@@ -26,7 +26,9 @@ class PlannedRecipient:
     student_id: int | None = None
     staff_member_id: int | None = None
     reason: str = ""  # empty: it will be messaged
-    merge_values: dict[str, str] | None = None  # filled for recipients when asked for
+    # (first_name, family_name, student_first_name) for the merge fields asked for, "" for the
+    # others; {organization} is the same for all. A tuple, so equal ones share a merged text.
+    merge_names: tuple[str, str, str] = ("", "", "")
     shared_by: int = 1  # selected owners this one number reaches (it is messaged once)
 
 
@@ -139,10 +141,11 @@ def _plan(
         else:
             chosen[row.planned.e164] = [row]
         excluded.append(row.planned)
+    wants = ("first_name" in wanted, "family_name" in wanted, "student_first_name" in wanted)
     for planned in recipients:
         owners_of = chosen[planned.e164]
-        if wanted:
-            _merge(planned, owners_of, organization, wanted)
+        if any(wants):
+            _merge(planned, owners_of, wants)
         else:
             planned.shared_by = (
                 owners_of[0].reaches
@@ -180,32 +183,30 @@ def _voice_reason(row: _Row, own: frozenset[str], called_off: set[str]) -> str:
     return Reason.VOICE_OPTED_OUT if row.planned.e164 in called_off else ""
 
 
-def _merge(
-    planned: PlannedRecipient, rows: list[_Row], organization: Organization, wanted: frozenset
-) -> None:
-    """Fill the merge fields of a number from its owners in this selection.
+def _merge(planned: PlannedRecipient, rows: list[_Row], wants: tuple[bool, bool, bool]) -> None:
+    """Fill the merge names of a number (those ``wants`` asks for) from its owners in this
+    selection.
 
     One owner: their own names. A number several owners share (two families, a parent who
     is also staff, two students of one family) is messaged once, so it is greeted by all of
     them, joined: "Maria and David", "Kai and Sofia".
     """
-    planned.shared_by = sum(row.reaches for row in rows)
-    values = planned.merge_values = {}
+    first, family, students = wants
     if len(rows) == 1:  # nearly every number: no joining to do
         row = rows[0]
-        values["first_name"] = row.first_name
-        values["family_name"] = row.family_name
-        values["student_first_name"] = _and_join(row.students)
-        values["organization"] = organization.name
+        planned.shared_by = row.reaches
+        planned.merge_names = (
+            row.first_name if first else "",
+            row.family_name if family else "",
+            _and_join(row.students) if students else "",
+        )
         return
-    if "first_name" in wanted:
-        values["first_name"] = _and_join(_distinct(r.first_name for r in rows))
-    if "family_name" in wanted:
-        values["family_name"] = _and_join(_distinct(r.family_name for r in rows))
-    if "student_first_name" in wanted:
-        values["student_first_name"] = _and_join(_distinct(n for r in rows for n in r.students))
-    if "organization" in wanted:
-        values["organization"] = organization.name
+    planned.shared_by = sum(row.reaches for row in rows)
+    planned.merge_names = (
+        _and_join(_distinct(r.first_name for r in rows)) if first else "",
+        _and_join(_distinct(r.family_name for r in rows)) if family else "",
+        _and_join(_distinct(n for r in rows for n in r.students)) if students else "",
+    )
 
 
 def _distinct(names) -> list[str]:

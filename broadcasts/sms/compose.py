@@ -129,7 +129,7 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
     preview.problems.extend(_text_problems(organization, text))
     used = segments.merge_fields_used(text)
     plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
-    texts, counted = _merged_texts(text, used, plan)
+    texts, counted = _merged_texts(text, used, plan, organization)
     parts = [counted[t].parts for t in texts]
     worst = max(
         counted.values(), key=lambda p: (p.parts, p.units), default=segments.count_parts(text)
@@ -171,21 +171,26 @@ def _text_problems(organization: Organization, text: str) -> list[str]:
 
 
 def _merged_texts(
-    text: str, used: frozenset[str], plan: RecipientPlan
+    text: str, used: frozenset[str], plan: RecipientPlan, organization: Organization
 ) -> tuple[list[str], dict[str, segments.Parts]]:
     """Each recipient's merged text, and the parts of each distinct text, counted once:
-    50,000 recipients share a few thousand texts at most."""
+    50,000 recipients share a few thousand texts at most (the plan fills only the names the
+    text uses, so recipients with the same ones share one merge)."""
     if not used:
         return [text] * len(plan.recipients), {text: segments.count_parts(text)}
-    names = sorted(used)
-    merged: dict[tuple[str, ...], str] = {}
+    merged: dict[tuple[str, str, str], str] = {}
     texts = []
     for planned in plan.recipients:
-        values = planned.merge_values or {}
-        key = tuple(values.get(name, "") for name in names)
-        found = merged.get(key)
+        found = merged.get(planned.merge_names)
         if found is None:
-            found = merged[key] = segments.merge(text, values)
+            first, family, students = planned.merge_names
+            values = {
+                "first_name": first,
+                "family_name": family,
+                "student_first_name": students,
+                "organization": organization.name,
+            }
+            found = merged[planned.merge_names] = segments.merge(text, values)
         texts.append(found)
     return texts, {t: segments.count_parts(t) for t in merged.values()}
 
