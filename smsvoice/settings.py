@@ -268,7 +268,6 @@ if SMS_BACKEND == "twilio" and not (TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN):
 # number type), requests in flight per worker process, and tries before a message fails.
 SMS_DEFAULT_MPS = env_int("SMS_DEFAULT_MPS", 100, minimum=1)
 SMS_SEND_CONCURRENCY = env_int("SMS_SEND_CONCURRENCY", 250, minimum=1)
-SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
 SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
 
 # The sending engine (broadcasts/engine): each slice a worker takes of a sender's work covers
@@ -282,6 +281,8 @@ SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
 ENGINE_HORIZON_SECONDS = env_float("ENGINE_HORIZON_SECONDS", 0.5, minimum=0.05)
 ENGINE_SLICE_MAX = env_int("ENGINE_SLICE_MAX", 500, minimum=1)
 ENGINE_RATE_HEADROOM = env_float("ENGINE_RATE_HEADROOM", 0.95, minimum=0.1)
+# Senders faster than this are sent by several workers at once; slower ones by one at a time.
+ENGINE_PARALLEL_MIN_RATE = env_float("ENGINE_PARALLEL_MIN_RATE", 200.0, minimum=1.0)
 ENGINE_LEASE_SECONDS = env_int("ENGINE_LEASE_SECONDS", 45, minimum=20)
 ENGINE_LEASE_GRACE_SECONDS = env_int("ENGINE_LEASE_GRACE_SECONDS", 5, minimum=0)
 ENGINE_PRIORITY_MAX_RECIPIENTS = env_int("ENGINE_PRIORITY_MAX_RECIPIENTS", 100, minimum=0)

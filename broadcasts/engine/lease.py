@@ -74,16 +74,20 @@ def _claim_from(broadcast_id: int, count: int, token: int, expires_at) -> list[i
     now = timezone.now()
     if connection.vendor == "postgresql":
         table = Recipient._meta.db_table
+        # The rows are picked once, in a materialized CTE: as ``WHERE id IN (SELECT … LIMIT n
+        # FOR UPDATE SKIP LOCKED)`` the planner may run the subquery again per row and claim
+        # more than n (more than the budget allows).
         sql = (
-            f"UPDATE {table} SET status = %s, lease_token = %s, lease_expires_at = %s, "  # noqa: S608
-            "claimed_at = %s WHERE id IN ("
-            f"SELECT id FROM {table} WHERE broadcast_id = %s AND status = %s "
+            f"WITH picked AS MATERIALIZED (SELECT id FROM {table} "  # noqa: S608
+            "WHERE broadcast_id = %s AND status = %s "
             "AND (next_attempt_at <= %s OR next_attempt_at IS NULL) "
-            "ORDER BY next_attempt_at NULLS FIRST, id LIMIT %s "
-            "FOR UPDATE SKIP LOCKED) AND status = %s RETURNING id"
+            "ORDER BY next_attempt_at NULLS FIRST, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} AS r SET status = %s, lease_token = %s, lease_expires_at = %s, "
+            "claimed_at = %s FROM picked WHERE r.id = picked.id AND r.status = %s "
+            "RETURNING r.id"
         )
-        params = [Status.SENDING, token, expires_at, now, broadcast_id]
-        params += [Status.PENDING, now, count, Status.PENDING]
+        params = [broadcast_id, Status.PENDING, now, count]
+        params += [Status.SENDING, token, expires_at, now, Status.PENDING]
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()]

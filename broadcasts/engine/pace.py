@@ -32,28 +32,30 @@ from django.conf import settings
 PREFIX = "engine:"
 KEY_TTL_MS = 10 * 60 * 1000  # an idle sender's state is forgotten after ten minutes
 
+_PEEK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval, horizon, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+if tat >= now + horizon then return {0, tostring(tat - horizon - now)} end
+local n = math.ceil((now + horizon - tat) / interval)
+if n > want then n = want end
+return {math.max(n, 1), '0'}
+"""
+
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval, horizon, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
-if tat >= now + horizon then return {0, tostring(tat), tostring(now), ''} end
+if tat >= now + horizon then return {0, tostring(tat), tostring(now)} end
 local n = math.ceil((now + horizon - tat) / interval)
 if n > want then n = want end
 if n < 1 then n = 1 end
-local after = tostring(tat + n * interval)
-redis.call('SET', KEYS[1], after, 'PX', ARGV[4])
-return {n, tostring(tat), tostring(now), after}
-"""
-
-# Give back tokens reserved but not used, if nobody has reserved after us meanwhile.
-_GIVE_BACK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
+redis.call('SET', KEYS[1], tostring(tat + n * interval), 'PX', ARGV[4])
+return {n, tostring(tat), tostring(now)}
 """
 
 _SLOW_DOWN = """
@@ -79,6 +81,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 
 return 0
 """
 
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+"""
+
 _AIMD = """
 local limit = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 if ARGV[2] == 'down' then limit = math.max(1, math.floor(limit / 2))
@@ -97,9 +104,6 @@ class Tokens:
     interval: float
     # When tokens were refused: seconds until the next one falls within the horizon.
     retry_in: float = 0.0
-    # For giving unused tokens back: the TAT before and after this reservation.
-    tat_before: str = ""
-    tat_after: str = ""
 
     def due_in(self, index: int) -> float:
         return self.first_in + index * self.interval
@@ -124,22 +128,29 @@ class _RedisBackend:
         import redis
 
         self.redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self.peek = self.redis.register_script(_PEEK)
         self.take = self.redis.register_script(_TAKE)
-        self.give = self.redis.register_script(_GIVE_BACK)
         self.slow = self.redis.register_script(_SLOW_DOWN)
         self.book = self.redis.register_script(_WAKE_BOOK)
         self.done = self.redis.register_script(_WAKE_DONE)
         self.aimd = self.redis.register_script(_AIMD)
+        self.unlock = self.redis.register_script(_UNLOCK)
+
+    def lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        return bool(self.redis.set(key, token, nx=True, px=ttl_ms))
+
+    def lock_release(self, key: str, token: str) -> None:
+        self.unlock(keys=[key], args=[token])
 
     def tokens_take(self, key: str, interval: float, horizon: float, wanted: int) -> Tokens:
-        count, tat, now, after = self.take(
+        count, tat, now = self.take(
             keys=[key], args=[interval, horizon, wanted, KEY_TTL_MS]
         )
-        before, after = _text(tat), _text(after)
-        return _tokens(int(count), float(tat), float(now), interval, horizon, before, after)
+        return _tokens(int(count), float(tat), float(now), interval, horizon)
 
-    def tokens_give_back(self, key: str, expected: str, replacement: str) -> None:
-        self.give(keys=[key], args=[expected, replacement, KEY_TTL_MS])
+    def tokens_peek(self, key: str, interval: float, horizon: float, wanted: int):
+        count, wait = self.peek(keys=[key], args=[interval, horizon, wanted])
+        return int(count), max(float(wait), 0.0) + 0.001
 
     def slow_down(self, key: str, seconds: float) -> None:
         self.slow(keys=[key], args=[seconds, KEY_TTL_MS])
@@ -166,7 +177,7 @@ class _LocalBackend:
     """The same operations for one process without Redis (the embedded default)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.guard = threading.Lock()
         self.values: dict[str, tuple[str, float]] = {}  # key: (value, expires at)
 
     def _get(self, key: str) -> str | None:
@@ -179,29 +190,43 @@ class _LocalBackend:
         self.values[key] = (value, time.time() + ttl_ms / 1000)
 
     def tokens_take(self, key: str, interval: float, horizon: float, wanted: int) -> Tokens:
-        with self.lock:
+        with self.guard:
             now = time.time()
             tat = max(float(self._get(key) or 0), now)
             if tat >= now + horizon:
-                return _tokens(0, tat, now, interval, horizon, repr(tat), "")
+                return _tokens(0, tat, now, interval, horizon)
             count = max(1, min(wanted, math.ceil((now + horizon - tat) / interval)))
-            after = repr(tat + count * interval)
-            self._set(key, after)
-            return _tokens(count, tat, now, interval, horizon, repr(tat), after)
+            self._set(key, repr(tat + count * interval))
+            return _tokens(count, tat, now, interval, horizon)
 
-    def tokens_give_back(self, key: str, expected: str, replacement: str) -> None:
-        with self.lock:
-            if self._get(key) == expected:
-                self._set(key, replacement)
+    def tokens_peek(self, key: str, interval: float, horizon: float, wanted: int):
+        with self.guard:
+            now = time.time()
+            tat = max(float(self._get(key) or 0), now)
+            if tat >= now + horizon:
+                return 0, tat - horizon - now + 0.001
+            return max(1, min(wanted, math.ceil((now + horizon - tat) / interval))), 0.0
 
     def slow_down(self, key: str, seconds: float) -> None:
-        with self.lock:
+        with self.guard:
             until = time.time() + seconds
             if float(self._get(key) or 0) < until:
                 self._set(key, repr(until))
 
+    def lock(self, key: str, token: str, ttl_ms: int) -> bool:
+        with self.guard:
+            if self._get(key) is not None:
+                return False
+            self._set(key, token, ttl_ms)
+            return True
+
+    def lock_release(self, key: str, token: str) -> None:
+        with self.guard:
+            if self._get(key) == token:
+                self.values.pop(key, None)
+
     def wake_book(self, key: str, at: float, ttl_ms: int, stale: float) -> bool:
-        with self.lock:
+        with self.guard:
             booked = self._get(key)
             if booked is not None and at - stale - 0.005 <= float(booked) <= at + 0.005:
                 return False
@@ -209,36 +234,32 @@ class _LocalBackend:
             return True
 
     def wake_done(self, key: str, at: float) -> None:
-        with self.lock:
+        with self.guard:
             if self._get(key) == repr(at):
                 self.values.pop(key, None)
 
     def wake_booked(self, key: str) -> float | None:
-        with self.lock:
+        with self.guard:
             booked = self._get(key)
         return float(booked) if booked is not None else None
 
     def concurrency_move(self, key: str, ceiling: int, direction: str) -> int:
-        with self.lock:
+        with self.guard:
             limit = int(float(self._get(key) or ceiling))
             limit = max(1, limit // 2) if direction == "down" else min(ceiling, limit + 1)
             self._set(key, str(limit))
             return limit
 
     def concurrency(self, key: str, ceiling: int) -> int:
-        with self.lock:
+        with self.guard:
             raw = self._get(key)
         return min(int(float(raw)), ceiling) if raw is not None else ceiling
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
-def _tokens(count, tat, now, interval, horizon, before: str, after: str) -> Tokens:
+def _tokens(count: int, tat: float, now: float, interval: float, horizon: float) -> Tokens:
     if count == 0:
         return Tokens(0, 0.0, interval, retry_in=max(tat - horizon - now, 0.0) + 0.001)
-    return Tokens(count, max(tat - now, 0.0), interval, tat_before=before, tat_after=after)
+    return Tokens(count, max(tat - now, 0.0), interval)
 
 
 @lru_cache(maxsize=4)
@@ -256,18 +277,16 @@ def tokens_take(*, sender: str, rate: float, wanted: int) -> Tokens:
     return backend().tokens_take(f"{PREFIX}tat:{sender}", interval_for(rate), horizon, wanted)
 
 
-def tokens_give_back(*, sender: str, tokens: Tokens, used: int) -> None:
-    """Return the ``tokens.count - used`` tokens reserved but not needed (less work than budget)."""
-    if used >= tokens.count or not tokens.tat_after:
-        return
-    start = float(tokens.tat_before)
-    backend().tokens_give_back(
-        f"{PREFIX}tat:{sender}", tokens.tat_after, repr(start + used * tokens.interval)
-    )
+def tokens_peek(*, sender: str, rate: float, wanted: int) -> tuple[int, float]:
+    """How many tokens ``tokens_take`` would give now (nothing reserved), and if none, in how
+    many seconds the next one falls within the horizon."""
+    horizon = settings.ENGINE_HORIZON_SECONDS
+    return backend().tokens_peek(f"{PREFIX}tat:{sender}", interval_for(rate), horizon, wanted)
 
 
 def sender_slow_down(*, sender: str, seconds: float) -> None:
-    """No tokens for ``sender`` for ``seconds``: the provider asked us to slow down."""
+    """No tokens for ``sender`` for ``seconds``: the provider asked us to slow down, or its last
+    message went out later than its token (the next must keep its distance from it)."""
     backend().slow_down(f"{PREFIX}tat:{sender}", seconds)
 
 
@@ -289,6 +308,18 @@ def wake_done(*, sender: str, at: float) -> None:
 
 def wake_booked(*, sender: str) -> float | None:
     return backend().wake_booked(f"{PREFIX}wake:{sender}")
+
+
+def sender_lock(*, sender: str) -> str | None:
+    """Hold ``sender`` alone (one slice at a time) for at most ENGINE_LEASE_SECONDS; returns
+    the token to release it with, or None if another worker's slice holds it."""
+    token = repr(time.time())
+    ttl = settings.ENGINE_LEASE_SECONDS * 1000
+    return token if backend().lock(f"{PREFIX}slice:{sender}", token, ttl) else None
+
+
+def sender_unlock(*, sender: str, token: str) -> None:
+    backend().lock_release(f"{PREFIX}slice:{sender}", token)
 
 
 def concurrency_for(*, account: str) -> int:

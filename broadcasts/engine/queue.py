@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from broadcasts.engine import pace
 from broadcasts.engine.refund import broadcast_finish_if_done
-from broadcasts.models import Broadcast, Recipient
+from broadcasts.models import Broadcast, Recipient, SendingNumber
 
 logger = logging.getLogger(__name__)
 Status = Recipient.Status
@@ -70,6 +70,7 @@ def broadcast_dispatch(*, broadcast_id: int) -> dict[str, int]:
         started_at=now,
         lane=broadcast_lane(broadcast),
         valid_until=now + timedelta(seconds=settings.ENGINE_VALIDITY_SECONDS),
+        messaging_service_sid=broadcast.messaging_service_sid or _service_of(broadcast),
     )
     if not moved:
         return {"dispatched": 0}
@@ -81,6 +82,16 @@ def broadcast_dispatch(*, broadcast_id: int) -> dict[str, int]:
         return {"dispatched": 0}
     sender_wake(sender=sender_of(broadcast), lane=broadcast_lane(broadcast))
     return {"dispatched": due}
+
+
+def _service_of(broadcast: Broadcast) -> str:
+    """Texts go through the number's Messaging Service when it has one (calls never do)."""
+    if broadcast.channel != Broadcast.Channel.SMS:
+        return ""
+    number = SendingNumber.objects.filter(
+        e164=broadcast.from_e164, status=SendingNumber.Status.ACTIVE
+    ).first()
+    return number.messaging_service_sid if number else ""
 
 
 _inline = threading.local()

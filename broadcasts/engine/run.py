@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from itertools import groupby
@@ -33,8 +34,10 @@ from broadcasts.engine.pace import (
     concurrency_back_off,
     concurrency_for,
     concurrency_recover,
+    sender_lock,
     sender_slow_down,
-    tokens_give_back,
+    sender_unlock,
+    tokens_peek,
     tokens_take,
     wake_done,
 )
@@ -56,23 +59,57 @@ def sender_run(*, sender: str, at: float | None = None) -> dict[str, int]:
     broadcasts = senders_broadcasts(channel=channel_name, e164=e164)
     if not broadcasts:
         return {"idle": 1}
+    rate = channel.rate(e164)
+    if rate > settings.ENGINE_PARALLEL_MIN_RATE:
+        return _slice(channel, sender, broadcasts, rate, hold=None)
+    # A slower sender is sent one slice at a time, by one worker: whoever holds it books the
+    # next slice once its last message has started, keeping the distance whatever the load.
+    hold = sender_lock(sender=sender)
+    if hold is None:
+        return {"busy": 1}
+    try:
+        return _slice(channel, sender, broadcasts, rate, hold=hold)
+    finally:
+        sender_unlock(sender=sender, token=hold)
+
+
+def _slice(channel, sender: str, broadcasts, rate: float, *, hold: str | None) -> dict[str, int]:
     lane = broadcasts[0].lane
-    tokens = tokens_take(sender=sender, rate=channel.rate(e164), wanted=settings.ENGINE_SLICE_MAX)
-    if not tokens.count:
-        sender_wake(sender=sender, delay=tokens.retry_in, lane=lane)
+    budget, wait = tokens_peek(sender=sender, rate=rate, wanted=settings.ENGINE_SLICE_MAX)
+    if not budget:
+        sender_wake(sender=sender, delay=wait, lane=lane)
         return {"throttled": 1}
     lease = Lease()
-    claimed = lease_claim(broadcast_ids=[b.pk for b in broadcasts], count=tokens.count, lease=lease)
-    tokens_give_back(sender=sender, tokens=tokens, used=len(claimed))
+    claimed = lease_claim(broadcast_ids=[b.pk for b in broadcasts], count=budget, lease=lease)
     if not claimed:
         _wake_when_due(sender, broadcasts)
         for broadcast in broadcasts:
             broadcast_finish_if_done(broadcast_id=broadcast.pk)
         return {"claimed": 0}
-    # The next slice may start on another worker while this one is still sending.
-    sender_wake(sender=sender, delay=tokens.due_in(len(claimed)), lane=lane)
+    # Tokens are reserved only now, just before sending, so the first one is not spent
+    # waiting on the claim; another worker may have taken some meanwhile.
+    tokens = tokens_take(sender=sender, rate=rate, wanted=len(claimed))
+    anchor = time.monotonic()
+    claimed, extra = claimed[: tokens.count], claimed[tokens.count :]
+    lease_release(lease=lease, ids=[r.pk for r in extra])
+    if not claimed:
+        sender_wake(sender=sender, delay=tokens.retry_in, lane=lane)
+        return {"throttled": 1}
+    then = None
+    if hold is None:
+        # A fast sender's next slice may start on another worker while this one still sends.
+        sender_wake(sender=sender, delay=tokens.due_in(len(claimed)), lane=lane)
+    else:
+
+        def then(last: float) -> None:
+            gap = max(last + tokens.interval - time.monotonic(), 0.0) if last else 0.0
+            if gap:
+                sender_slow_down(sender=sender, seconds=gap)
+            sender_unlock(sender=sender, token=hold)  # the next slice may now take over
+            sender_wake(sender=sender, delay=gap, lane=lane)
+
     work = _prepared(channel, broadcasts, claimed)
-    recorded = _send(channel, sender, work, tokens, lease)
+    recorded = _send(channel, sender, work, tokens, lease, anchor, then)
     recorded.counts["claimed"] = len(claimed)
     _after(sender, lane, recorded)
     for broadcast_id in {r.broadcast_id for r in claimed}:
@@ -129,29 +166,57 @@ def _after(sender: str, lane: int, recorded: Recorded) -> None:
 # --- sending a slice ---------------------------------------------------------------------------
 
 
-def _send(channel: Channel, sender: str, work: list[Outcome], tokens: Tokens, lease: Lease):
+def _send(channel, sender: str, work, tokens: Tokens, lease: Lease, anchor: float, then=None):
+    """Send the slice; ``anchor`` is the monotonic time the tokens were reserved at, and
+    ``then(last)`` is called once every message has started (``last``: when the last did)."""
     recorded = Recorded()
     if not work:
+        if then is not None:
+            then(0.0)
         return recorded
     results: queue.Queue[Outcome] = queue.Queue()
     account = settings.TWILIO_ACCOUNT_SID or "outbox"
     send = channel.sender()
+    emitted = Emitted(anchor=anchor, tokens=tokens)
     if channel.sends_inline():
-        _emit_inline(work, tokens, lease, send, results.put)
+        _emit_inline(work, emitted, lease, send, results.put)
         done = None
     else:
         limit = concurrency_for(account=account)
-        done = loop.submit(_emit(work, tokens, lease, send, results.put, limit))
-    _collect(channel, work, lease, results, done, recorded)
+        done = loop.submit(_emit(work, emitted, lease, send, results.put, limit))
+    _collect(channel, work, lease, results, done, recorded, emitted, then)
+    # A message that went out later than its token pushes the sender's next token back, so
+    # the next slice (maybe on another worker) keeps its distance from it.
+    if emitted.last and (behind := emitted.last + tokens.interval - time.monotonic()) > 0:
+        sender_slow_down(sender=sender, seconds=behind)
     return recorded
 
 
-def _collect(channel, work, lease, results: queue.Queue, done, recorded: Recorded) -> None:
-    """Drain results in the main thread, recording them in small flushes as they arrive."""
+class Emitted:
+    """When each message of a slice may start (from the reserved tokens) and when the last
+    one did (time.monotonic(); shared by the sending thread and the worker's thread)."""
+
+    def __init__(self, *, anchor: float, tokens: Tokens) -> None:
+        self.anchor, self.tokens, self.last = anchor, tokens, 0.0
+        self.all_started = threading.Event()
+
+    def start_at(self, index: int) -> float:
+        at = self.anchor + self.tokens.due_in(index)
+        return max(at, self.last + self.tokens.interval) if self.last else at
+
+
+def _collect(channel, work, lease, results, done, recorded: Recorded, emitted, then) -> None:
+    """Drain results in the main thread, recording them in small flushes as they arrive;
+    call ``then`` as soon as every message has started."""
     waiting = {o.recipient.pk for o in work}
     buffer: list[Outcome] = []
     flushed_at = time.monotonic()
-    while waiting:
+    while waiting or then is not None:
+        if then is not None and (emitted.all_started.is_set() or not waiting):
+            then(emitted.last)
+            then = None
+        if not waiting:
+            break
         try:
             outcome = results.get(timeout=0.05)
             buffer.append(outcome)
@@ -168,6 +233,8 @@ def _collect(channel, work, lease, results: queue.Queue, done, recorded: Recorde
             buffer, flushed_at = [], time.monotonic()
         if waiting and lease.renewal_due:
             lease_renew(lease=lease, ids=list(waiting))
+    if then is not None:  # the sending coroutine failed before it started them all
+        then(emitted.last)
 
 
 def _lost(done, work, waiting: set[int], lease: Lease, recorded: Recorded) -> None:
@@ -178,12 +245,10 @@ def _lost(done, work, waiting: set[int], lease: Lease, recorded: Recorded) -> No
     recorded.due_in = 1.0
 
 
-async def _emit(work, tokens: Tokens, lease: Lease, send, put: Callable, limit: int) -> None:
+async def _emit(work, emitted: Emitted, lease: Lease, send, put: Callable, limit: int) -> None:
     """Start each send at its token's time (never two closer than the sender's interval),
     at most ``limit`` in flight; every result goes to ``put`` as it comes."""
     slots = asyncio.Semaphore(limit)
-    running = asyncio.get_running_loop()
-    start, last = running.time(), 0.0
 
     async def one(outcome: Outcome) -> None:
         try:
@@ -196,35 +261,36 @@ async def _emit(work, tokens: Tokens, lease: Lease, send, put: Callable, limit: 
 
     pending = []
     for index, outcome in enumerate(work):
-        at = max(start + tokens.due_in(index), last + tokens.interval if index else 0.0)
-        if (wait := at - running.time()) > 0:
+        if (wait := emitted.start_at(index) - time.monotonic()) > 0:
             await asyncio.sleep(wait)
         await slots.acquire()
+        if (wait := emitted.start_at(index) - time.monotonic()) > 0:
+            await asyncio.sleep(wait)  # a slot came free late: still keep the distance
         if not lease.may_send:
             slots.release()
             outcome.unsent = True
             put(outcome)
             continue
-        last = running.time()
+        emitted.last = time.monotonic()
         pending.append(asyncio.ensure_future(one(outcome)))
+    emitted.all_started.set()
     if pending:
         await asyncio.gather(*pending)
 
 
-def _emit_inline(work, tokens: Tokens, lease: Lease, send, put: Callable) -> None:
+def _emit_inline(work, emitted: Emitted, lease: Lease, send, put: Callable) -> None:
     """The same, one at a time in this thread: for a provider that writes to the database
     itself (the outbox of the embedded default)."""
-    start, last = time.monotonic(), 0.0
     for index, outcome in enumerate(work):
-        at = max(start + tokens.due_in(index), last + tokens.interval if index else 0.0)
-        if (wait := at - time.monotonic()) > 0:
+        if (wait := emitted.start_at(index) - time.monotonic()) > 0:
             time.sleep(wait)
         if not lease.may_send:
             outcome.unsent = True
         else:
-            last = time.monotonic()
+            emitted.last = time.monotonic()
             try:
                 outcome.sid = send(outcome.broadcast, outcome.recipient)
             except Exception as error:  # every failure is recorded, none is lost
                 outcome.error = error
         put(outcome)
+    emitted.all_started.set()

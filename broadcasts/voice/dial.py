@@ -33,6 +33,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from broadcasts.engine.channels import channel_register
 from broadcasts.engine.lease import Lease, held, skip_listed
@@ -283,14 +284,16 @@ def _recipient_after(call: VoiceCall, status: str) -> str:
         retry = unanswered <= settings.VOICE_MAX_RETRIES
         if retry and call.broadcast.status == Broadcast.Status.SENDING:
             delay = settings.VOICE_RETRY_DELAY_SECONDS
+            retries = ngettext("retry", "retries", settings.VOICE_MAX_RETRIES)
             text = f"{_UNANSWERED_TEXT[status]}; calling again ({unanswered} of "
-            text += f"{settings.VOICE_MAX_RETRIES} retries)"
+            text += f"{settings.VOICE_MAX_RETRIES} {retries})"
             _retry_later(call.broadcast, recipient, delay, code=status, message=text)
             return "retry"
         Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
             status=Status.UNANSWERED,
             error_code=status,
-            error_message=f"{_UNANSWERED_TEXT[status]} after {unanswered} calls",
+            error_message=f"{_UNANSWERED_TEXT[status]} after {unanswered} "
+            + ngettext("call", "calls", unanswered),
             finished_at=timezone.now(),
         )
         return "unanswered"
