@@ -24,7 +24,7 @@ from broadcasts.selectors import (
     sending_number_active,
 )
 from broadcasts.sms import segments
-from broadcasts.typed_text import refused_characters_message
+from broadcasts.typed_text import refused_characters, refused_characters_message
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import credits_debit
 from families.phones import phone_display
@@ -141,6 +141,8 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
     preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
     preview.credits_needed = sum(parts)
     preview.samples = _samples(plan, texts, parts)
+    if used:
+        preview.problems.extend(_merged_problems(plan, texts, counted))
     if not text:
         preview.problems.append("Type a message first.")
     elif worst.too_long:
@@ -193,6 +195,18 @@ def _merged_texts(
             found = merged[planned.merge_names] = segments.merge(text, values)
         texts.append(found)
     return texts, {t: segments.count_parts(t) for t in merged.values()}
+
+
+def _merged_problems(
+    plan: RecipientPlan, texts: list[str], counted: dict[str, segments.Parts]
+) -> list[str]:
+    """A name merged in can bring a character no typed text may hold (a pasted ESC in a
+    family's name): the first such recipient is named, so that name gets fixed."""
+    for merged in counted:
+        if refused_characters(merged):
+            who = plan.recipients[texts.index(merged)].owner_label
+            return [refused_characters_message(merged, what=f"The message to {who}")]
+    return []
 
 
 def _samples(plan: RecipientPlan, texts: list[str], parts: list[int]) -> list[Sample]:

@@ -391,12 +391,17 @@ def test_recipient_rows_written_in_columns_equal_what_bulk_create_writes(org, se
     families.append(family_with_number(org, opted_in=False))
     families.append(family_with_number(org, e164=OWN))
     families.append(FamilyFactory(organization=org))  # no number
+    families.append(family_with_number(org, name="O\\Brien\tand\nsons"))  # COPY escapes
     selection = families_selection(*families)
-    columns = broadcast_create(organization=org, sender=sender, selection=selection, text="Hi")
+    text = "Hi {family_name}\nline two \\ back\ttab"
+    columns = broadcast_create(organization=org, sender=sender, selection=selection, text=text)
     monkeypatch.setattr(connection, "vendor", "sqlite")  # take the bulk_create path
-    objects = broadcast_create(organization=org, sender=sender, selection=selection, text="Hi")
+    objects = broadcast_create(organization=org, sender=sender, selection=selection, text=text)
     assert _rows_of(columns) == _rows_of(objects)
-    assert len(_rows_of(columns)) == 6
+    assert len(_rows_of(columns)) == 7
+    odd = columns.recipients.get(owner_label__startswith="O\\Brien")
+    assert odd.owner_label == "O\\Brien\tand\nsons — Mother cell"
+    assert odd.text == "Hi O\\Brien\tand\nsons\nline two \\ back\ttab"
     pending = columns.recipients.filter(status="pending").first()
     for name in ("attempts", "error_code", "provider_sid", "next_attempt_at", "sent_at"):
         assert getattr(pending, name) == Recipient._meta.get_field(name).get_default()
@@ -435,3 +440,15 @@ def test_the_compose_window_says_how_a_shared_number_is_greeted(staff_client, or
     assert ">News for Kai and Sofia: no class<" in html
     assert "one number for 2 of the selected, texted once" in html
     assert 'data-testid="shared-hint"' in html
+
+
+def test_a_name_that_brings_a_control_character_into_the_message_is_refused(org, sender):
+    sender_ready(org)
+    family = family_with_number(org, guardian="Ma\x1bria", name="West")
+    preview = broadcast_preview(
+        organization=org, selection=families_selection(family), text="Hi {first_name}"
+    )
+    assert not preview.can_send
+    assert any(
+        p.startswith("The message to West — ") and "U+001B (escape)" in p for p in preview.problems
+    )
