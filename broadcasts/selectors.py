@@ -56,8 +56,9 @@ def sending_number_active(*, organization: Organization) -> SendingNumber | None
 
 
 def own_numbers(*, organization: Organization) -> frozenset[str]:
-    """The numbers the organization sends from, which it must never text or call itself: its
-    active sending number (and every number of a sender pool, when it has one)."""
+    """The numbers the organization sends from, which it must never text or call itself: every
+    active sending number it has. (The other numbers of a Twilio Messaging Service's pool are
+    kept at Twilio, not here; a pool recorded here would be added to this set.)"""
     active = SendingNumber.objects.for_org(organization).filter(status="active")
     return frozenset(active.values_list("e164", flat=True))
 
