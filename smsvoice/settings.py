@@ -279,7 +279,7 @@ SMS_MAX_ATTEMPTS = env_int("SMS_MAX_ATTEMPTS", 4, minimum=1)
 # its broadcast's start fails and is refunded. Back-pressure without a Retry-After waits
 # ENGINE_BACK_PRESSURE_SECONDS. The sweep runs every ENGINE_SWEEP_SECONDS (celery beat).
 ENGINE_HORIZON_SECONDS = env_float("ENGINE_HORIZON_SECONDS", 0.5, minimum=0.05)
-ENGINE_SLICE_MAX = env_int("ENGINE_SLICE_MAX", 500, minimum=1)
+ENGINE_SLICE_MAX = env_int("ENGINE_SLICE_MAX", 1000, minimum=1)
 ENGINE_RATE_HEADROOM = env_float("ENGINE_RATE_HEADROOM", 0.95, minimum=0.1)
 # Senders faster than this are sent by several workers at once; slower ones by one at a time.
 ENGINE_PARALLEL_MIN_RATE = env_float("ENGINE_PARALLEL_MIN_RATE", 200.0, minimum=1.0)
@@ -292,6 +292,9 @@ ENGINE_FLUSH_SECONDS = env_float("ENGINE_FLUSH_SECONDS", 0.25, minimum=0.01)
 ENGINE_WAKE_GRACE_SECONDS = env_float("ENGINE_WAKE_GRACE_SECONDS", 3.0, minimum=0.5)
 ENGINE_INLINE_WAIT_SECONDS = env_float("ENGINE_INLINE_WAIT_SECONDS", 10.0, minimum=0)
 ENGINE_SWEEP_SECONDS = env_int("ENGINE_SWEEP_SECONDS", 10, minimum=1)
+# A slice due sooner than this is queued at once (it waits for its first token itself); later
+# ones are Celery countdowns.
+ENGINE_COUNTDOWN_MIN_SECONDS = env_float("ENGINE_COUNTDOWN_MIN_SECONDS", 0.3, minimum=0.0)
 # Celery on Redis: priorities are separate lists checked in order (lower number first), so
 # slices of small or urgent broadcasts overtake bulk ones waiting in the queue.
 CELERY_BROKER_TRANSPORT_OPTIONS = {

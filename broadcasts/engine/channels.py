@@ -25,7 +25,8 @@ class Channel(Protocol):
         that writes to the database); False: a coroutine function for the sending loop."""
 
     def sender(self) -> Any:
-        """``send(broadcast, recipient) -> provider sid``, raising the provider's error."""
+        """``send(broadcast, recipient) -> provider sid``, raising the provider's error; the
+        coroutine form takes ``on_wire``, called with time.monotonic() when the request left."""
 
     def record(self, outcomes: list, lease) -> Any:
         """Write a flush of outcomes (``engine.record.Outcome``); returns ``Recorded``."""

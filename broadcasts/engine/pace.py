@@ -310,11 +310,15 @@ def wake_booked(*, sender: str) -> float | None:
     return backend().wake_booked(f"{PREFIX}wake:{sender}")
 
 
+SLICE_LOCK_SECONDS = 10.0  # a slice releases it once its messages have started (< a second)
+
+
 def sender_lock(*, sender: str) -> str | None:
-    """Hold ``sender`` alone (one slice at a time) for at most ENGINE_LEASE_SECONDS; returns
-    the token to release it with, or None if another worker's slice holds it."""
+    """Hold ``sender`` alone (one slice at a time) for at most SLICE_LOCK_SECONDS (a holder
+    that dies frees it then); returns the token to release it with, or None if another
+    worker's slice holds it."""
     token = repr(time.time())
-    ttl = settings.ENGINE_LEASE_SECONDS * 1000
+    ttl = int(SLICE_LOCK_SECONDS * 1000)
     return token if backend().lock(f"{PREFIX}slice:{sender}", token, ttl) else None
 
 

@@ -112,7 +112,12 @@ def sender_wake(*, sender: str, delay: float = 0.0, lane: int = Broadcast.Lane.B
         _drain_inline(sender)
         return True
     priority = PRIORITY_LANE if lane == Broadcast.Lane.PRIORITY else BULK_LANE
-    task("sender_run").apply_async((sender, at), countdown=max(delay, 0.0), priority=priority)
+    # A worker's timer runs countdowns late by up to a fraction of a second: a slice due
+    # sooner than that is queued now and waits for its first token itself (it claims only
+    # what falls within the horizon, so it never holds work for longer than that).
+    soon = delay < settings.ENGINE_COUNTDOWN_MIN_SECONDS
+    countdown = None if soon else delay
+    task("sender_run").apply_async((sender, at), countdown=countdown, priority=priority)
     return True
 
 

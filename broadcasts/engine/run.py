@@ -15,6 +15,7 @@ never sleeps while it holds a claim (it waits only for the tokens of the moment 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -30,6 +31,7 @@ from broadcasts.engine import loop
 from broadcasts.engine.channels import Channel, channel_for
 from broadcasts.engine.lease import Lease, lease_claim, lease_release, lease_renew
 from broadcasts.engine.pace import (
+    SLICE_LOCK_SECONDS,
     Tokens,
     concurrency_back_off,
     concurrency_for,
@@ -48,6 +50,10 @@ from broadcasts.models import Broadcast, Recipient
 
 logger = logging.getLogger(__name__)
 Status = Recipient.Status
+# Messages due within this much of each other start together (a fast sender's spacing is
+# below the event loop's timer resolution; a slow one's never is).
+BATCH_SECONDS = 0.002
+WIRE_WAIT_MIN_INTERVAL = 0.02
 
 
 def sender_run(*, sender: str, at: float | None = None) -> dict[str, int]:
@@ -65,7 +71,8 @@ def sender_run(*, sender: str, at: float | None = None) -> dict[str, int]:
     # A slower sender is sent one slice at a time, by one worker: whoever holds it books the
     # next slice once its last message has started, keeping the distance whatever the load.
     hold = sender_lock(sender=sender)
-    if hold is None:
+    if hold is None:  # its holder books the next slice; should it die, the lock expires
+        sender_wake(sender=sender, delay=SLICE_LOCK_SECONDS, lane=broadcasts[0].lane)
         return {"busy": 1}
     try:
         return _slice(channel, sender, broadcasts, rate, hold=hold)
@@ -249,30 +256,47 @@ async def _emit(work, emitted: Emitted, lease: Lease, send, put: Callable, limit
     """Start each send at its token's time (never two closer than the sender's interval),
     at most ``limit`` in flight; every result goes to ``put`` as it comes."""
     slots = asyncio.Semaphore(limit)
+    # A slow sender waits until each request is on the wire before it times the next one:
+    # a process's first request (a new connection) can leave a hundred milliseconds late.
+    wait_for_wire = emitted.tokens.interval >= WIRE_WAIT_MIN_INTERVAL
 
-    async def one(outcome: Outcome) -> None:
+    async def one(outcome: Outcome, wired: asyncio.Event) -> None:
+        def left(at: float) -> None:  # on this loop, when the request's headers were sent
+            emitted.last = max(emitted.last, at)
+            wired.set()
+
         try:
-            outcome.sid = await send(outcome.broadcast, outcome.recipient)
+            outcome.sid = await send(outcome.broadcast, outcome.recipient, left)
         except Exception as error:  # every failure is recorded, none is lost
             outcome.error = error
         finally:
+            wired.set()
             slots.release()
             put(outcome)
 
     pending = []
-    for index, outcome in enumerate(work):
+    index = 0
+    while index < len(work):
         if (wait := emitted.start_at(index) - time.monotonic()) > 0:
             await asyncio.sleep(wait)
-        await slots.acquire()
-        if (wait := emitted.start_at(index) - time.monotonic()) > 0:
-            await asyncio.sleep(wait)  # a slot came free late: still keep the distance
-        if not lease.may_send:
-            slots.release()
-            outcome.unsent = True
-            put(outcome)
-            continue
-        emitted.last = time.monotonic()
-        pending.append(asyncio.ensure_future(one(outcome)))
+        # Start every message whose time has come, without a sleep between them: the loop's
+        # timer has millisecond steps, so at thousands a second a sleep each would be the limit.
+        batch_ends = time.monotonic() + BATCH_SECONDS
+        while index < len(work) and emitted.start_at(index) <= batch_ends:
+            outcome = work[index]
+            index += 1
+            await slots.acquire()
+            if not lease.may_send:
+                slots.release()
+                outcome.unsent = True
+                put(outcome)
+                continue
+            emitted.last = time.monotonic()
+            wired = asyncio.Event()
+            pending.append(asyncio.ensure_future(one(outcome, wired)))
+            if wait_for_wire:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wired.wait(), timeout=emitted.tokens.interval)
     emitted.all_started.set()
     if pending:
         await asyncio.gather(*pending)

@@ -683,6 +683,25 @@ def number_release(*, sid: str) -> None:
 # --- the same, without threads: one event loop keeping hundreds of sends in flight ---------
 
 
+# Set around one *_async call: called with time.monotonic() once the request's headers are on
+# the wire, so a caller pacing requests knows when each one really left, not when it was started.
+on_wire: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "twilio_on_wire", default=None
+)
+
+
+async def _headers_sent(session, context, params) -> None:
+    report = context.trace_request_ctx
+    if callable(report):
+        report(time.monotonic())
+
+
+def _wire_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_headers_sent)
+    return trace
+
+
 class _AsyncGatewayHttpClient(AsyncHttpClient):
     """aiohttp for the SDK's *_async methods: redirected, pooled, with a timeout that holds.
 
@@ -700,6 +719,7 @@ class _AsyncGatewayHttpClient(AsyncHttpClient):
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=max_connections),
             timeout=aiohttp.ClientTimeout(total=timeout),
+            trace_configs=[_wire_trace()],
         )
 
     async def request(
@@ -723,6 +743,7 @@ class _AsyncGatewayHttpClient(AsyncHttpClient):
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
                 allow_redirects=allow_redirects,
+                trace_request_ctx=on_wire.get(),
             ) as response:
                 text = await response.text()
         except (aiohttp.ClientError, TimeoutError) as exc:

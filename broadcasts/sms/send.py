@@ -78,14 +78,18 @@ class SmsChannel:
             return send_inline
         from broadcasts.providers import twilio
 
-        async def send(broadcast: Broadcast, recipient: Recipient) -> str:
-            sent = await twilio.sms_send_async(
-                to=recipient.e164,
-                from_=broadcast.from_e164,
-                messaging_service_sid=broadcast.messaging_service_sid or None,
-                body=recipient.text,
-                status_callback=callback,
-            )
+        async def send(broadcast: Broadcast, recipient: Recipient, on_wire=None) -> str:
+            reporting = twilio.on_wire.set(on_wire)
+            try:
+                sent = await twilio.sms_send_async(
+                    to=recipient.e164,
+                    from_=broadcast.from_e164,
+                    messaging_service_sid=broadcast.messaging_service_sid or None,
+                    body=recipient.text,
+                    status_callback=callback,
+                )
+            finally:
+                twilio.on_wire.reset(reporting)
             return sent.sid
 
         return send

@@ -127,8 +127,12 @@ class VoiceChannel:
             ).sid
         from broadcasts.providers import twilio
 
-        async def send(broadcast: Broadcast, recipient: Recipient) -> str:
-            return (await twilio.call_create_async(**arguments(broadcast, recipient))).sid
+        async def send(broadcast: Broadcast, recipient: Recipient, on_wire=None) -> str:
+            reporting = twilio.on_wire.set(on_wire)
+            try:
+                return (await twilio.call_create_async(**arguments(broadcast, recipient))).sid
+            finally:
+                twilio.on_wire.reset(reporting)
 
         return send
 

@@ -55,6 +55,15 @@ def wait_until(predicate, *, timeout=60.0, what="condition", show=None):
     raise AssertionError(f"timed out waiting for {what}" + (f": {show()}" if show else ""))
 
 
+def _engine_keys():
+    from broadcasts.engine import pace
+
+    redis = pace.backend().redis
+    found = {k: (redis.get(k), redis.pttl(k)) for k in redis.scan_iter(match="engine:*")}
+    found.update({k: redis.type(k) for k in redis.scan_iter(match="*") if b"engine" not in k})
+    return found
+
+
 def statuses(broadcast):
     return Counter(broadcast.recipients.values_list("status", flat=True))
 
@@ -98,7 +107,9 @@ def test_undelivered_callbacks_refund_through_the_worker_path(org, wired, standi
 def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(org, wired, standin):
     standin.latency = 0.4
     wired.start(concurrency=1)
-    ready(org, credits=500)
+    number = ready(org, credits=500)
+    number.messages_per_second = 10  # slow enough to be killed half way
+    number.save()
     families = [family_with_number(org) for _ in range(60)]
     broadcast = broadcast_create(
         organization=org,
@@ -118,7 +129,20 @@ def test_a_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(org, wir
     wired.start()
     counts = broadcasts_sweep()
     assert sum(v for k, v in counts.items() if k.startswith("reconciled_")) + counts["woken"] > 0
-    wait_until(lambda: set(statuses(broadcast)) <= {"sent", "delivered"}, what="all sent")
+    # The killed worker's last wake-up of the sender died with it: beat's next sweep (here
+    # every 2 s, by hand) finds it overdue and books another.
+    def done_with_sweeps():
+        if set(statuses(broadcast)) <= {"sent", "delivered"}:
+            return True
+        broadcasts_sweep()
+        time.sleep(1.8)
+        return False
+
+    wait_until(
+        done_with_sweeps,
+        what="all sent",
+        show=lambda: f"{statuses(broadcast)} {counts} {_engine_keys()}\n{wired.log()[-1500:]}",
+    )
     sent_to = Counter(m.to for m in standin.messages.values())
     assert len(sent_to) == 60
     assert max(sent_to.values()) == 1, "a number was texted twice"
