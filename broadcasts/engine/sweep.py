@@ -52,7 +52,7 @@ def broadcasts_sweep() -> dict[str, int]:
         counts: Counter = Counter()
         counts["redispatched"] = _redispatch_lost()
         counts.update(_reconcile_expired(budget_ends))
-        counts["expired"] = _fail_past_validity()
+        counts["expired"] = _fail_past_validity(budget_ends)
         counts["woken"] = _wake_senders()
         counts["finished"] = _finish_done()
         return dict(counts)
@@ -96,14 +96,15 @@ def _reconcile_expired(budget_ends: float) -> Counter:
             group = list(group)
             done = channel_for(channel).reconcile(group)
             counts.update({f"reconciled_{k}": v for k, v in done.items()})
-            if done.get("unreachable"):
-                skip.update(r.pk for r in group)
+            # Whatever the provider could not settle now (no answer, a call still under way)
+            # waits for the next run; this one goes on with the rest.
+            skip.update(r.pk for r in group)
             for broadcast in {r.broadcast for r in group}:
                 sender_wake(sender=sender_of(broadcast), lane=broadcast.lane)
     return counts
 
 
-def _fail_past_validity() -> int:
+def _fail_past_validity(budget_ends: float) -> int:
     hours = round(settings.ENGINE_VALIDITY_SECONDS / 3600, 1)
     reason = VALIDITY_REASON.format(hours=f"{hours:g}")
     late = Recipient.objects.filter(
@@ -113,6 +114,8 @@ def _fail_past_validity() -> int:
     ).select_related("organization")
     failed = 0
     for recipient in late.iterator(chunk_size=500):
+        if time.monotonic() > budget_ends:
+            break  # the next run goes on
         failed += finish_unsent(
             recipient,
             Status.FAILED,

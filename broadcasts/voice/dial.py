@@ -68,6 +68,7 @@ UNANSWERED = ("busy", "no-answer")
 # A call's final status comes within minutes (ringing, detection, the message); one without
 # an outcome for this long is looked up at Twilio.
 OUTCOME_OVERDUE = timedelta(minutes=15)
+OUTCOME_RECHECK = timedelta(minutes=5)
 
 
 def dial_url(call: VoiceCall, step: str) -> str:
@@ -384,7 +385,12 @@ def calls_reconcile(recipients: list[Recipient]) -> Counter:
             moved = _retry_later(recipient.broadcast, recipient, 0, code="", message="")
             counts["requeued"] += moved
         elif last.sid:
-            counts["checked"] += call_check(last)
+            settled = call_check(last)
+            counts["checked"] += settled
+            if not settled:  # still under way (or Twilio did not answer): look again later
+                Recipient.objects.filter(pk=recipient.pk, status=Status.SENDING).update(
+                    lease_expires_at=timezone.now() + OUTCOME_RECHECK
+                )
         elif last.finished_at is None:
             unsure[recipient.pk] = (recipient, last)
     if not unsure:

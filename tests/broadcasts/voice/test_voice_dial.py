@@ -343,3 +343,23 @@ def test_calls_are_paced_at_the_numbers_calls_per_second(org, sender, ready, pho
     )
     assert len(starts) == 7
     assert min(b - a for a, b in pairwise(starts)) >= 1 / 3 - 0.02
+
+
+def test_a_call_still_under_way_when_its_lease_expires_is_looked_at_again_later(
+    org, sender, ready, phone, twilio
+):
+    ready()
+    family = family_with_number(org)
+    phone.callback_delay = 600  # the call rings on and on
+    broadcast = recorded(org, sender, twilio, family)
+    recipient = Recipient.objects.get(broadcast=broadcast, e164=number_of(family))
+    Recipient.objects.filter(pk=recipient.pk).update(
+        lease_expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    with twilio.capture(execute=True):
+        counts = broadcasts_sweep()
+    assert counts["reconciled_checked"] == 0
+    recipient.refresh_from_db()
+    assert recipient.status == Status.SENDING
+    assert recipient.lease_expires_at > timezone.now() + timedelta(minutes=4)
+    assert len(calls_to(phone, number_of(family))) == 1
