@@ -10,7 +10,8 @@ recipient is never sent by two workers: the sweep finds a message the late one d
 the provider's list.
 
 Claims are ordered: a sender's broadcasts by lane (small or urgent first), then oldest first,
-and within a broadcast by due time. On PostgreSQL one ``UPDATE … WHERE id IN (SELECT … FOR
+and within a broadcast retries that came due first, then the rest (never given a time: due
+since dispatch) by id — the order of the ``recipient_due`` index, so no claim sorts. On PostgreSQL one ``UPDATE … WHERE id IN (SELECT … FOR
 UPDATE SKIP LOCKED)`` per broadcast, so two workers claiming at once never wait on each other.
 """
 
@@ -81,7 +82,7 @@ def _claim_from(broadcast_id: int, count: int, token: int, expires_at) -> list[i
             f"WITH picked AS MATERIALIZED (SELECT id FROM {table} "  # noqa: S608
             "WHERE broadcast_id = %s AND status = %s "
             "AND (next_attempt_at <= %s OR next_attempt_at IS NULL) "
-            "ORDER BY next_attempt_at NULLS FIRST, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            "ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
             f"UPDATE {table} AS r SET status = %s, lease_token = %s, lease_expires_at = %s, "
             "claimed_at = %s FROM picked WHERE r.id = picked.id AND r.status = %s "
             "RETURNING r.id"
@@ -95,7 +96,7 @@ def _claim_from(broadcast_id: int, count: int, token: int, expires_at) -> list[i
         due = Recipient.objects.filter(broadcast_id=broadcast_id, status=Status.PENDING).filter(
             Q(next_attempt_at__lte=now) | Q(next_attempt_at__isnull=True)
         )
-        order = (F("next_attempt_at").asc(nulls_first=True), "id")
+        order = (F("next_attempt_at").asc(nulls_last=True), "id")
         ids = list(due.order_by(*order).values_list("id", flat=True)[:count])
         Recipient.objects.filter(id__in=ids, status=Status.PENDING).update(
             status=Status.SENDING, lease_token=token, lease_expires_at=expires_at, claimed_at=now

@@ -58,7 +58,7 @@ def broadcast_lane(broadcast: Broadcast) -> int:
 
 
 def broadcast_dispatch(*, broadcast_id: int) -> dict[str, int]:
-    """Move a queued broadcast to sending, make its recipients due, and wake its sender.
+    """Move a queued broadcast to sending and wake its sender.
 
     A second delivery finds the broadcast already sending and does nothing."""
     broadcast = Broadcast.objects.filter(pk=broadcast_id).first()
@@ -74,14 +74,12 @@ def broadcast_dispatch(*, broadcast_id: int) -> dict[str, int]:
     )
     if not moved:
         return {"dispatched": 0}
-    due = Recipient.objects.filter(broadcast_id=broadcast_id, status=Status.PENDING).update(
-        next_attempt_at=now
-    )
-    if not due:
+    # Its pending recipients are due already (no time yet means now): nothing to write.
+    if not Recipient.objects.filter(broadcast_id=broadcast_id, status=Status.PENDING).exists():
         broadcast_finish_if_done(broadcast_id=broadcast_id)
         return {"dispatched": 0}
     sender_wake(sender=sender_of(broadcast), lane=broadcast_lane(broadcast))
-    return {"dispatched": due}
+    return {"dispatched": broadcast.recipient_count}
 
 
 def _service_of(broadcast: Broadcast) -> str:

@@ -129,9 +129,10 @@ def _fail_past_validity(budget_ends: float) -> int:
 def _wake_senders() -> int:
     """Wake each sender that has due work; a no-op where a wake-up is already booked."""
     due = Broadcast.objects.filter(
+        Q(recipients__next_attempt_at__lte=timezone.now())
+        | Q(recipients__next_attempt_at__isnull=True),
         status=Broadcast.Status.SENDING,
         recipients__status=Status.PENDING,
-        recipients__next_attempt_at__lte=timezone.now(),
     ).distinct()
     woken = 0
     for broadcast in due.only("channel", "from_e164", "lane"):
