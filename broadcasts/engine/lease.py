@@ -11,8 +11,9 @@ the provider's list.
 
 Claims are ordered: a sender's broadcasts by lane (small or urgent first), then oldest first,
 and within a broadcast retries that came due first, then the rest (never given a time: due
-since dispatch) by id — the order of the ``recipient_due`` index, so no claim sorts. On PostgreSQL one ``UPDATE … WHERE id IN (SELECT … FOR
-UPDATE SKIP LOCKED)`` per broadcast, so two workers claiming at once never wait on each other.
+since dispatch) by id — the order of the ``recipient_due`` index, so no claim sorts. On
+PostgreSQL one statement per broadcast picks the rows ``FOR UPDATE SKIP LOCKED`` and updates
+them, so two workers claiming at once never wait on each other.
 """
 
 from __future__ import annotations

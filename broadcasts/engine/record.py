@@ -98,6 +98,28 @@ def is_ambiguous(error: Exception | None) -> bool:
     return bool(getattr(error, "ambiguous", False)) and not is_back_pressure(error)
 
 
+def ambiguous_resolve(
+    outcomes: list[Outcome], *, lookup: Callable[[Outcome], str | None], unanswered: type
+) -> list[Outcome]:
+    """Ask the provider about each ambiguous error (``lookup``: the sid it has for this
+    message, or None) before anyone sends again. Found: it was sent. Not found: an ordinary
+    retry. No answer (``unanswered`` raised): returned, left ``sending`` for the sweep."""
+    unresolved = []
+    for outcome in outcomes:
+        if outcome.sid or not is_ambiguous(outcome.error):
+            continue
+        try:
+            sid = lookup(outcome)
+        except unanswered:
+            unresolved.append(outcome)
+            continue
+        if sid:
+            outcome.sid, outcome.error = sid, None
+        else:
+            outcome.error.ambiguous = False  # it never reached the provider
+    return unresolved
+
+
 def outcomes_settle(
     outcomes: list[Outcome], *, lease: Lease, sent: Callable[[list[Outcome]], int]
 ) -> Recorded:

@@ -26,7 +26,7 @@ from broadcasts.engine.lease import Lease, skip_listed
 from broadcasts.engine.record import (
     Outcome,
     Recorded,
-    is_ambiguous,
+    ambiguous_resolve,
     outcomes_settle,
     sent_with_audit,
 )
@@ -95,8 +95,11 @@ class SmsChannel:
         return send
 
     def record(self, outcomes: list[Outcome], lease: Lease) -> Recorded:
-        _resolve_ambiguous(outcomes)
-        unresolved = [o for o in outcomes if is_ambiguous(o.error) and not o.sid]
+        from broadcasts.providers.twilio import ProviderError
+
+        unresolved = ambiguous_resolve(
+            outcomes, lookup=lambda o: sent_sid(o.broadcast, o.recipient), unanswered=ProviderError
+        )
         settled = [o for o in outcomes if o not in unresolved]
 
         def sent(accepted: list[Outcome]) -> int:
@@ -112,25 +115,6 @@ class SmsChannel:
 
     def reconcile(self, recipients: list[Recipient]) -> Counter:
         return sms_reconcile(recipients)
-
-
-def _resolve_ambiguous(outcomes: list[Outcome]) -> None:
-    """An error after the request may have reached Twilio (a read timeout, a 5xx): ask Twilio
-    whether the message exists before anyone sends it again. Found: it was sent. Not found:
-    an ordinary retry. Twilio can't answer now: left as it is, for the sweep."""
-    from broadcasts.providers.twilio import ProviderError
-
-    for outcome in outcomes:
-        if outcome.sid or not is_ambiguous(outcome.error):
-            continue
-        try:
-            sid = sent_sid(outcome.broadcast, outcome.recipient)
-        except ProviderError:
-            continue
-        if sid:
-            outcome.sid, outcome.error = sid, None
-        else:
-            outcome.error.ambiguous = False  # it never reached Twilio: an ordinary retry
 
 
 def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:

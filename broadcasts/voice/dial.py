@@ -41,9 +41,9 @@ from broadcasts.engine.queue import sender_of, sender_wake
 from broadcasts.engine.record import (
     Outcome,
     Recorded,
+    ambiguous_resolve,
     audit_fields,
     error_details,
-    is_ambiguous,
     outcomes_settle,
 )
 from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
@@ -138,8 +138,15 @@ class VoiceChannel:
         return send
 
     def record(self, outcomes: list[Outcome], lease: Lease) -> Recorded:
-        _resolve_ambiguous(outcomes)
-        unresolved = [o for o in outcomes if is_ambiguous(o.error) and not o.sid]
+        from broadcasts.providers.twilio import ProviderError
+
+        # A create that timed out or got a 5xx may have placed the call: it is looked for at
+        # Twilio (by number and start time) before anyone dials that number again.
+        unresolved = ambiguous_resolve(
+            outcomes,
+            lookup=lambda o: placed_call_sid(o.recipient, o.broadcast),
+            unanswered=ProviderError,
+        )
         settled = [o for o in outcomes if o not in unresolved]
         now = timezone.now()
         for outcome in settled:
@@ -183,24 +190,6 @@ def _placed(outcome: Outcome, lease: Lease) -> int:
 def _time_limit(broadcast: Broadcast) -> int:
     seconds = VoiceMessage.objects.filter(broadcast=broadcast).values_list("seconds", flat=True)
     return (seconds.first() or 300) * 2 + 180  # the message, the opt-out prompt, a slow greeting
-
-
-def _resolve_ambiguous(outcomes: list[Outcome]) -> None:
-    """A create that timed out or got a 5xx may have placed the call: look for it at Twilio
-    (by number and start time) before anyone dials again. Not found: an ordinary retry."""
-    from broadcasts.providers.twilio import ProviderError
-
-    for outcome in outcomes:
-        if outcome.sid or not is_ambiguous(outcome.error):
-            continue
-        try:
-            sid = placed_call_sid(outcome.recipient, outcome.broadcast)
-        except ProviderError:
-            continue
-        if sid:
-            outcome.sid, outcome.error = sid, None
-        else:
-            outcome.error.ambiguous = False
 
 
 def placed_call_sid(recipient: Recipient, broadcast: Broadcast) -> str | None:
