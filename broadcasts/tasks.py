@@ -21,6 +21,13 @@ def sender_run(sender: str, at: float | None = None) -> dict[str, int]:
     return run.sender_run(sender=sender, at=at)
 
 
+@shared_task(acks_late=True)
+def recipients_send(broadcast_id: int, recipient_ids: list[int]) -> dict[str, int]:
+    """A batch task of the engine before v2, still queued when a worker is upgraded: its
+    recipients wait in PostgreSQL like any others, so waking their sender is enough."""
+    return queue.broadcast_wake(broadcast_id=broadcast_id)
+
+
 @shared_task
 def broadcasts_sweep() -> dict[str, int]:
     return sweep.broadcasts_sweep()

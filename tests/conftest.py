@@ -116,6 +116,14 @@ class CeleryWorker:
 
         from smsvoice.celery import app
 
+        if self.process is None:
+            # The first worker of a test starts on an empty broker database: this machine's
+            # Redis outlives test runs, and kombu hands a new worker the unacknowledged
+            # messages an earlier run's killed worker left (an hour later, in the middle of
+            # some other test). The test broker database is the suite's alone.
+            import redis
+
+            redis.Redis.from_url(self.broker).flushdb()
         app.control.purge()
         self.log_path = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
         self.process = subprocess.Popen(

@@ -92,6 +92,14 @@ def _service_of(broadcast: Broadcast) -> str:
     return number.messaging_service_sid if number else ""
 
 
+def broadcast_wake(*, broadcast_id: int) -> dict[str, int]:
+    """Wake the sender of a sending broadcast (its work is in the database already)."""
+    broadcast = Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.SENDING).first()
+    if broadcast is None:
+        return {"woken": 0}
+    return {"woken": int(sender_wake(sender=sender_of(broadcast), lane=broadcast.lane))}
+
+
 _inline = threading.local()
 
 

@@ -250,3 +250,17 @@ def test_every_credit_movement_of_the_engine_is_a_ledger_row(org, sender, send, 
     kinds = list(LedgerEntry.objects.filter(organization=org).values_list("kind", flat=True))
     assert sorted(kinds).count("refund") == 1
     assert balance(org) == 9
+
+
+def test_a_batch_task_of_the_old_engine_still_queued_at_upgrade_sends_its_recipients(
+    org, sender, twilio_standin, eager_tasks
+):
+    from broadcasts.tasks import recipients_send
+
+    sender_ready(org)
+    broadcast = created(org, sender, [family_with_number(org) for _ in range(3)])
+    Broadcast.objects.filter(pk=broadcast.pk).update(status="sending")
+    ids = list(broadcast.recipients.values_list("pk", flat=True))
+    recipients_send.delay(broadcast.pk, ids)
+    assert set(broadcast.recipients.values_list("status", flat=True)) == {Status.SENT}
+    assert twilio_standin.duplicates() == 0 and len(twilio_standin.accepted) == 3
