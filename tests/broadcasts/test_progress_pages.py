@@ -256,3 +256,12 @@ def test_a_delivered_recipient_is_not_listed_as_refunded(staff_client, org, staf
     Recipient.objects.filter(pk=second.pk).update(status="undelivered")
     page = staff_client.get(reverse("broadcasts:detail", args=[broadcast.pk])).content.decode()
     assert page.count("1 refunded") == 1  # "delivered" is inside "undelivered": not a match
+
+
+def test_each_recipients_parts_credits_and_note_say_what_they_are_on_a_phone(
+    staff_client, org, staff_member
+):
+    broadcast = sms_broadcast(org, staff_member, 1)
+    page = staff_client.get(reverse("broadcasts:detail", args=[broadcast.pk])).content.decode()
+    for label in ("Parts", "Credits", "Note"):
+        assert f'<td data-label="{label}">' in page
