@@ -142,6 +142,9 @@ class _RedisBackend:
     def lock_release(self, key: str, token: str) -> None:
         self.unlock(keys=[key], args=[token])
 
+    def locked(self, key: str) -> bool:
+        return bool(self.redis.exists(key))
+
     def tokens_take(self, key: str, interval: float, horizon: float, wanted: int) -> Tokens:
         count, tat, now = self.take(
             keys=[key], args=[interval, horizon, wanted, KEY_TTL_MS]
@@ -224,6 +227,10 @@ class _LocalBackend:
         with self.guard:
             if self._get(key) == token:
                 self.values.pop(key, None)
+
+    def locked(self, key: str) -> bool:
+        with self.guard:
+            return self._get(key) is not None
 
     def wake_book(self, key: str, at: float, ttl_ms: int, stale: float) -> bool:
         with self.guard:
@@ -320,6 +327,11 @@ def sender_lock(*, sender: str) -> str | None:
     token = repr(time.time())
     ttl = int(SLICE_LOCK_SECONDS * 1000)
     return token if backend().lock(f"{PREFIX}slice:{sender}", token, ttl) else None
+
+
+def sender_busy(*, sender: str) -> bool:
+    """Whether a slice holds ``sender`` now (it books the sender's next slice itself)."""
+    return backend().locked(f"{PREFIX}slice:{sender}")
 
 
 def sender_unlock(*, sender: str, token: str) -> None:

@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from broadcasts.engine.channels import channel_for
+from broadcasts.engine.pace import sender_busy
 from broadcasts.engine.queue import enqueue_dispatch, sender_of, sender_wake
 from broadcasts.engine.refund import broadcast_finish_if_done, finish_unsent
 from broadcasts.models import Broadcast, Recipient
@@ -127,7 +128,8 @@ def _fail_past_validity(budget_ends: float) -> int:
 
 
 def _wake_senders() -> int:
-    """Wake each sender that has due work; a no-op where a wake-up is already booked."""
+    """Wake each sender that has due work; a no-op where a wake-up is already booked or a
+    slice is sending for it right now (that slice books the next)."""
     due = Broadcast.objects.filter(
         Q(recipients__next_attempt_at__lte=timezone.now())
         | Q(recipients__next_attempt_at__isnull=True),
@@ -136,7 +138,9 @@ def _wake_senders() -> int:
     ).distinct()
     woken = 0
     for broadcast in due.only("channel", "from_e164", "lane"):
-        woken += sender_wake(sender=sender_of(broadcast), lane=broadcast.lane)
+        sender = sender_of(broadcast)
+        if not sender_busy(sender=sender):
+            woken += sender_wake(sender=sender, lane=broadcast.lane)
     return woken
 
 

@@ -264,3 +264,14 @@ def test_a_batch_task_of_the_old_engine_still_queued_at_upgrade_sends_its_recipi
     recipients_send.delay(broadcast.pk, ids)
     assert set(broadcast.recipients.values_list("status", flat=True)) == {Status.SENT}
     assert twilio_standin.duplicates() == 0 and len(twilio_standin.accepted) == 3
+
+
+def test_the_sweep_does_not_wake_a_sender_whose_slice_is_sending(org, sender):
+    sender_ready(org)
+    broadcast = created(org, sender, [family_with_number(org)])
+    Broadcast.objects.filter(pk=broadcast.pk).update(status="sending")
+    hold = pace.sender_lock(sender=sender_of(broadcast))
+    assert hold is not None
+    assert broadcasts_sweep()["woken"] == 0
+    pace.sender_unlock(sender=sender_of(broadcast), token=hold)
+    assert broadcasts_sweep()["woken"] == 1
