@@ -58,22 +58,10 @@ def database_ensure() -> None:
         return  # SQLite: a file of its own is made by migrate
     if "bench" not in name:
         sys.exit(f"compose_50k: DATABASE_URL must name a bench database (got …/{name}).")
-    import psycopg2
 
-    server = psycopg2.connect(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password or None,
-        dbname="postgres",
-    )
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-    server.close()
+    import harness  # bench/ is on the path: it is this script's folder
+
+    harness.database_create_missing(os.environ["DATABASE_URL"])
 
 
 def django_setup() -> None:

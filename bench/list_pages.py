@@ -43,7 +43,6 @@ STAFF_LOGIN = "bench-staff@bench.test"
 
 def database_ensure() -> None:
     """Create the bench database if it is missing (connecting to the server's postgres db)."""
-    import psycopg2
 
     url = urlparse(os.environ["DATABASE_URL"])
     name = url.path.lstrip("/")
@@ -52,20 +51,9 @@ def database_ensure() -> None:
             f"list_pages: DATABASE_URL must name a PostgreSQL database ending in _bench "
             f"(got {url.scheme}://…/{name}); `make bench` sets one."
         )
-    server = psycopg2.connect(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password or None,
-        dbname="postgres",
-    )
-    server.autocommit = True
-    with server.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-            print(f"created database {name}")
-    server.close()
+    import harness  # bench/ is on the path: it is this script's folder
+
+    harness.database_create_missing(os.environ["DATABASE_URL"])
 
 
 def django_setup() -> None:

@@ -52,19 +52,30 @@ def configure() -> None:
 
 
 def ensure_database() -> None:
+    database_create_missing(os.environ["DATABASE_URL"])
+
+
+def database_create_missing(database_url: str) -> None:
+    """Create the PostgreSQL database ``database_url`` names if it is missing (connecting to
+    the server's ``postgres`` database); every bench's database is made this way."""
     import psycopg2
 
-    url = urlparse(os.environ["DATABASE_URL"])
+    url = urlparse(database_url)
     name = url.path.lstrip("/")
-    admin = psycopg2.connect(
-        host=url.hostname, port=url.port or 5432, user=url.username or "postgres", dbname="postgres"
+    server = psycopg2.connect(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password or None,
+        dbname="postgres",
     )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
+    server.autocommit = True
+    with server.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
+            print(f"created database {name}")
+    server.close()
 
 
 def django_setup(base_url: str) -> None:
