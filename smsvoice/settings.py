@@ -254,6 +254,17 @@ CELERY_BEAT_SCHEDULE["credits-purchases-sweep"] = {
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com").rstrip("/")
+# Twilio's other hosts (Messaging Services and A2P registration, Trust Hub, Lookup), redirected
+# the same way: tests and the contract check point them at local servers.
+TWILIO_MESSAGING_API_BASE = env.str(
+    "TWILIO_MESSAGING_API_BASE", default="https://messaging.twilio.com"
+).rstrip("/")
+TWILIO_TRUSTHUB_API_BASE = env.str(
+    "TWILIO_TRUSTHUB_API_BASE", default="https://trusthub.twilio.com"
+).rstrip("/")
+TWILIO_LOOKUPS_API_BASE = env.str(
+    "TWILIO_LOOKUPS_API_BASE", default="https://lookups.twilio.com"
+).rstrip("/")
 # Seconds a Twilio request may take before it counts as failed (retryable), and the size of the
 # gateway's HTTP connection pool: at least as many as the threads sending at once.
 TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 15, minimum=1)

@@ -34,6 +34,13 @@ if str(ROOT) not in sys.path:
 
 SID, TOKEN = "AC" + "b" * 32, "bench-token"
 LOG_DIR = Path(tempfile.gettempdir()) / "smsvoice-bench"
+# Every setting naming one of Twilio's hosts: a bench points them all at its stand-in.
+TWILIO_BASES = (
+    "TWILIO_API_BASE",
+    "TWILIO_MESSAGING_API_BASE",
+    "TWILIO_TRUSTHUB_API_BASE",
+    "TWILIO_LOOKUPS_API_BASE",
+)
 
 
 def configure() -> None:
@@ -81,7 +88,8 @@ def database_create_missing(database_url: str) -> None:
 def django_setup(base_url: str) -> None:
     """Point the gateway at the stand-in, set Django up and migrate the bench database."""
     configure()
-    os.environ["TWILIO_API_BASE"] = base_url
+    for name in TWILIO_BASES:
+        os.environ[name] = base_url
     ensure_database()
     import django
 
@@ -97,7 +105,9 @@ def point_at(base_url: str) -> None:
 
     from broadcasts.providers import twilio as twilio_gateway
 
-    os.environ["TWILIO_API_BASE"] = settings.TWILIO_API_BASE = base_url
+    for name in TWILIO_BASES:
+        os.environ[name] = base_url
+        setattr(settings, name, base_url)
     twilio_gateway.reset_client()
 
 

@@ -66,6 +66,13 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 TWILIO_API_HOST = "api.twilio.com"
+# Each Twilio host the app speaks to, and the setting that says where its requests really go.
+TWILIO_HOST_SETTINGS = {
+    TWILIO_API_HOST: "TWILIO_API_BASE",
+    "messaging.twilio.com": "TWILIO_MESSAGING_API_BASE",
+    "trusthub.twilio.com": "TWILIO_TRUSTHUB_API_BASE",
+    "lookups.twilio.com": "TWILIO_LOOKUPS_API_BASE",
+}
 UNSUBSCRIBED = 21610
 
 # Twilio error codes that fail the same way however often they are tried again: the number, the
@@ -227,33 +234,44 @@ class IncomingNumber:
 
 
 class _Redirect:
-    """https://api.twilio.com/<path>?<query> -> TWILIO_API_BASE/<path>?<query>."""
+    """https://<twilio host>/<path>?<query> -> that host's base from settings + /<path>?<query>.
 
-    def __init__(self, api_base: str) -> None:
-        base = urlsplit(api_base)
-        self.scheme, self.netloc, self.path = base.scheme, base.netloc, base.path.rstrip("/")
+    `api_bases` pairs each host of TWILIO_HOST_SETTINGS with its base URL; a URL on any other
+    host is refused, so nothing the SDK builds can leave for somewhere unconfigured.
+    """
+
+    def __init__(self, api_bases: Mapping[str, str]) -> None:
+        self.bases = {host: urlsplit(base) for host, base in api_bases.items()}
 
     def __call__(self, url: str) -> str:
         parts = urlsplit(url)
-        if parts.hostname != TWILIO_API_HOST:
-            raise ValueError(f"the gateway only speaks to {TWILIO_API_HOST}, not {url}")
-        path = self.path + parts.path
-        return urlunsplit((self.scheme, self.netloc, path, parts.query, parts.fragment))
+        base = self.bases.get(parts.hostname or "")
+        if base is None:
+            raise ValueError(f"the gateway only speaks to {', '.join(self.bases)}, not {url}")
+        path = base.path.rstrip("/") + parts.path
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+
+def api_bases() -> dict[str, str]:
+    """Where each Twilio host's requests go, from settings (TWILIO_API_BASE and its siblings)."""
+    return {host: getattr(settings, name) for host, name in TWILIO_HOST_SETTINGS.items()}
 
 
 class _GatewayHttpClient(TwilioHttpClient):
     """The SDK's requests-based client, redirected to TWILIO_API_BASE, pooled, quiet, strict."""
 
-    def __init__(self, *, api_base: str, timeout: float, max_connections: int) -> None:
+    def __init__(
+        self, *, api_bases: Mapping[str, str], timeout: float, max_connections: int
+    ) -> None:
         super().__init__(pool_connections=True, timeout=timeout)
-        self.redirect = _Redirect(api_base)
+        self.redirect = _Redirect(api_bases)
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=max_connections, max_retries=0)
         assert self.session is not None
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # requests re-reads the proxy variables of the whole environment on every request
         # (a quarter of the CPU a send costs): read them once, here, and never again.
-        self.proxy = requests.utils.get_environ_proxies(api_base)
+        self.proxy = requests.utils.get_environ_proxies(api_bases[TWILIO_API_HOST])
         self.session.trust_env = False
 
     def request(
@@ -356,7 +374,7 @@ def _client_settings() -> tuple[Any, ...]:
     return (
         settings.TWILIO_ACCOUNT_SID,
         settings.TWILIO_AUTH_TOKEN,
-        settings.TWILIO_API_BASE,
+        tuple(api_bases().items()),
         settings.TWILIO_TIMEOUT,
         settings.TWILIO_MAX_CONNECTIONS,
     )
@@ -371,9 +389,9 @@ def twilio_client() -> Client:
         return cached[1]
     with _client_lock:
         if _client is None or _client[0] != key:
-            account_sid, auth_token, api_base, timeout, max_connections = key
+            account_sid, auth_token, bases, timeout, max_connections = key
             http_client = _GatewayHttpClient(
-                api_base=api_base, timeout=timeout, max_connections=max_connections
+                api_bases=dict(bases), timeout=timeout, max_connections=max_connections
             )
             # environment={} so that TWILIO_* variables of the process never override settings.
             client = Client(account_sid, auth_token, http_client=http_client, environment={})
@@ -392,7 +410,7 @@ def reset_client() -> None:
             session.close()
 
 
-def _call(operation: Callable[[], R]) -> R:
+def provider_call(operation: Callable[[], R]) -> R:
     """Run one SDK operation; SDK-side failures (bad response shape…) become ProviderError."""
     try:
         return operation()
@@ -420,7 +438,7 @@ def _int_or_none(value: Any) -> int | None:
 
 def sms_send(*, to: str, from_: str, body: str, status_callback: str | None = None) -> SentMessage:
     """Create an outbound SMS. Not idempotent: after an ambiguous error, reconcile first."""
-    message = _call(
+    message = provider_call(
         lambda: twilio_client().messages.create(
             to=to, from_=from_, body=body, status_callback=status_callback
         )
@@ -446,7 +464,7 @@ def _message_info(message: Any) -> MessageInfo:
 
 
 def message_fetch(*, sid: str) -> MessageInfo:
-    return _message_info(_call(lambda: twilio_client().messages(sid).fetch()))
+    return _message_info(provider_call(lambda: twilio_client().messages(sid).fetch()))
 
 
 RECONCILE_LIMIT = 500
@@ -461,7 +479,7 @@ def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[MessageI
     over at most RECONCILE_LIMIT of the pair's most recent messages.
     """
     since = sent_after - timedelta(seconds=1)  # Twilio's dates have whole seconds
-    records = _call(
+    records = provider_call(
         lambda: list(
             twilio_client().messages.stream(
                 to=to, from_=from_, page_size=100, limit=RECONCILE_LIMIT
@@ -495,7 +513,7 @@ def messages_recent(
                 break
         return found
 
-    return [_message_info(m) for m in _call(fetch)]
+    return [_message_info(m) for m in provider_call(fetch)]
 
 
 # --- calls ----------------------------------------------------------------------------------
@@ -526,7 +544,7 @@ def call_create(
     `extra` takes the SDK's other create() arguments, e.g. status_callback_event=[...],
     machine_detection_timeout=30, async_amd="true", time_limit=600.
     """
-    call = _call(
+    call = provider_call(
         lambda: twilio_client().calls.create(
             to=to,
             from_=from_,
@@ -545,7 +563,7 @@ def calls_recent(*, from_: str, started_after: datetime, limit: int = 5000) -> l
     """Calls from ``from_`` started (or created) at or after ``started_after``, to find a call
     whose create timed out before anyone dials that number again."""
     since = started_after - timedelta(seconds=1)
-    records = _call(
+    records = provider_call(
         lambda: list(
             twilio_client().calls.stream(
                 from_=from_, start_time_after=since, page_size=1000, limit=limit
@@ -583,7 +601,7 @@ async def call_create_async(
 
 
 def call_fetch(*, sid: str) -> CallInfo:
-    return _call_info(_call(lambda: twilio_client().calls(sid).fetch()))
+    return _call_info(provider_call(lambda: twilio_client().calls(sid).fetch()))
 
 
 def call_update(
@@ -592,7 +610,7 @@ def call_update(
     """Hang up (status="completed", or "canceled" before it rings) or redirect a live call."""
     changes = {"status": status, "url": url, "method": "POST" if url else None, "twiml": twiml}
     fields = {name: value for name, value in changes.items() if value is not None}
-    return _call_info(_call(lambda: twilio_client().calls(sid).update(**fields)))
+    return _call_info(provider_call(lambda: twilio_client().calls(sid).update(**fields)))
 
 
 # --- phone numbers --------------------------------------------------------------------------
@@ -607,7 +625,7 @@ def numbers_search(
     options: dict[str, Any] = {"sms_enabled": True, "limit": limit, "page_size": limit}
     if area_code:
         options["area_code"] = int(area_code)
-    found = _call(
+    found = provider_call(
         lambda: twilio_client().available_phone_numbers(country.upper()).local.list(**options)
     )
     return [
@@ -638,7 +656,7 @@ def number_buy(
     *, phone_number: str, sms_url: str, voice_url: str, status_callback: str
 ) -> IncomingNumber:
     """Buy `phone_number` with its inbound SMS, voice and status webhooks set (all POST)."""
-    number = _call(
+    number = provider_call(
         lambda: twilio_client().incoming_phone_numbers.create(
             phone_number=phone_number,
             sms_url=sms_url,
@@ -671,13 +689,13 @@ def number_update(
         "friendly_name": friendly_name,
     }
     fields = {name: value for name, value in changes.items() if value is not None}
-    number = _call(lambda: twilio_client().incoming_phone_numbers(sid).update(**fields))
+    number = provider_call(lambda: twilio_client().incoming_phone_numbers(sid).update(**fields))
     return _incoming_number(number)
 
 
 def number_release(*, sid: str) -> None:
     """Give an owned number back to Twilio (it stops receiving texts and calls at once)."""
-    _call(lambda: twilio_client().incoming_phone_numbers(sid).delete())
+    provider_call(lambda: twilio_client().incoming_phone_numbers(sid).delete())
 
 
 # --- the same, without threads: one event loop keeping hundreds of sends in flight ---------
@@ -710,10 +728,15 @@ class _AsyncGatewayHttpClient(AsyncHttpClient):
     """
 
     def __init__(
-        self, *, api_base: str, timeout: float, max_connections: int, auth: tuple[str, str]
+        self,
+        *,
+        api_bases: Mapping[str, str],
+        timeout: float,
+        max_connections: int,
+        auth: tuple[str, str],
     ) -> None:
         super().__init__(logger, True, timeout)
-        self.redirect = _Redirect(api_base)
+        self.redirect = _Redirect(api_bases)
         credentials = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         self._authorization = f"Basic {credentials}"
         self.session = aiohttp.ClientSession(
@@ -777,9 +800,9 @@ async def async_session() -> AsyncIterator[Client]:
     aiohttp sessions belong to one loop, so this is scoped to the block (and the tasks started
     in it) instead of being cached per process like the threaded client.
     """
-    account_sid, auth_token, api_base, timeout, max_connections = _client_settings()
+    account_sid, auth_token, bases, timeout, max_connections = _client_settings()
     http_client = _AsyncGatewayHttpClient(
-        api_base=api_base,
+        api_bases=dict(bases),
         timeout=timeout,
         max_connections=max_connections,
         auth=(account_sid, auth_token),
@@ -808,9 +831,9 @@ def _loop_client() -> Client:
     if cached is not None:
         _closing.add(task := loop.create_task(cached[2].close()))
         task.add_done_callback(_closing.discard)
-    account_sid, auth_token, api_base, timeout, max_connections = key
+    account_sid, auth_token, bases, timeout, max_connections = key
     http_client = _AsyncGatewayHttpClient(
-        api_base=api_base,
+        api_bases=dict(bases),
         timeout=timeout,
         max_connections=max_connections,
         auth=(account_sid, auth_token),

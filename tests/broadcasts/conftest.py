@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from broadcasts.providers.twilio import reset_client
-from tests.twilio_standin import CallbackSink, TwilioStandin
+from tests.twilio_standin import CallbackSink, TwilioStandin, point_settings_at
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TWILIO_SPEC = REPO_ROOT.parent / "shared" / "twilio" / "twilio_api_v2010.json"
@@ -44,7 +44,7 @@ def twilio_standin(settings) -> Iterator[TwilioStandin]:
     with TwilioStandin(account_sid=STANDIN_ACCOUNT_SID, auth_token=STANDIN_AUTH_TOKEN) as standin:
         settings.TWILIO_ACCOUNT_SID = STANDIN_ACCOUNT_SID
         settings.TWILIO_AUTH_TOKEN = STANDIN_AUTH_TOKEN
-        settings.TWILIO_API_BASE = standin.base_url
+        point_settings_at(settings, standin.base_url)
         settings.SMS_BACKEND = "twilio"
         reset_client()
         yield standin

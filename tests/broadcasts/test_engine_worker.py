@@ -35,7 +35,7 @@ from smsvoice.models import Organization
 from tests.broadcasts.sms_helpers import balance, families_selection, give_credits
 from tests.conftest import CeleryWorker
 from tests.factories import OrganizationFactory, SendingNumberFactory, StaffMemberFactory
-from tests.twilio_standin import TwilioStandin, max_in_window
+from tests.twilio_standin import TwilioStandin, max_in_window, twilio_bases
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SID, TOKEN = "AC" + "6" * 32, "engine-worker-token"
@@ -64,7 +64,7 @@ def worker(standin, live_server, settings, celery_worker_process):
         "TWILIO_ACCOUNT_SID": SID,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "SMS_BACKEND": "twilio",
-        "TWILIO_API_BASE": standin.base_url,
+        **twilio_bases(standin.base_url),
         "SITE_URL": live_server.url,
     }
     for name, value in config.items():

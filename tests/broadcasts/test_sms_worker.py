@@ -14,7 +14,7 @@ from broadcasts.sms.compose import broadcast_create
 from tests.broadcasts.sms_helpers import balance, families_selection, family_with_number
 from tests.broadcasts.sms_helpers import sender_ready as ready
 from tests.factories import StaffMemberFactory
-from tests.twilio_standin import TwilioStandin
+from tests.twilio_standin import TwilioStandin, twilio_bases
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SID, TOKEN = "AC" + "1" * 32, "worker-test-token"
@@ -35,7 +35,7 @@ def wired(standin, live_server, settings, celery_worker_process):
         "TWILIO_ACCOUNT_SID": SID,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "SMS_BACKEND": "twilio",
-        "TWILIO_API_BASE": standin.base_url,
+        **twilio_bases(standin.base_url),
         "SITE_URL": live_server.url,
     }
     for name, value in config.items():

@@ -13,7 +13,7 @@ from tests.factories import (
     PhoneNumberFactory,
     SendingNumberFactory,
 )
-from tests.twilio_standin import TwilioStandin
+from tests.twilio_standin import TwilioStandin, point_settings_at
 
 pytestmark = pytest.mark.browser
 SID, TOKEN = "AC" + "8" * 32, "voice-browser-token"
@@ -24,7 +24,7 @@ def phone(settings, live_server):
     # No callbacks: only the call itself matters here, and nothing should call anyone back.
     with TwilioStandin(account_sid=SID, auth_token=TOKEN, callbacks=False) as standin:
         settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = SID, TOKEN
-        settings.TWILIO_API_BASE = standin.base_url
+        point_settings_at(settings, standin.base_url)
         settings.SMS_BACKEND = "twilio"
         settings.SITE_URL = live_server.url
         reset_client()

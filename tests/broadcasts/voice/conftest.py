@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from broadcasts.providers.twilio import reset_client
 from tests.broadcasts.sms_helpers import give_credits
 from tests.factories import SendingNumberFactory, StaffMemberFactory
-from tests.twilio_standin import TwilioStandin
+from tests.twilio_standin import TwilioStandin, point_settings_at
 
 SID = "AC" + "7" * 32
 TOKEN = "voice-test-auth-token"
@@ -42,7 +42,7 @@ def phone(settings, eager_tasks) -> Iterator[TwilioStandin]:
     with TwilioStandin(account_sid=SID, auth_token=TOKEN, callbacks=False) as standin:
         settings.TWILIO_ACCOUNT_SID = SID
         settings.TWILIO_AUTH_TOKEN = TOKEN
-        settings.TWILIO_API_BASE = standin.base_url
+        point_settings_at(settings, standin.base_url)
         settings.SMS_BACKEND = "twilio"
         settings.SITE_URL = SITE
         settings.VOICE_RETRY_DELAY_SECONDS = 0

@@ -15,7 +15,7 @@ from tests.broadcasts.sms_helpers import (
     give_credits,
 )
 from tests.factories import SendingNumberFactory, StaffMemberFactory
-from tests.twilio_standin import TwilioStandin
+from tests.twilio_standin import TwilioStandin, twilio_bases
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SID, TOKEN = "AC" + "9" * 32, "voice-worker-token"
@@ -30,7 +30,7 @@ def wired(live_server, settings, celery_worker_process):
             "TWILIO_ACCOUNT_SID": SID,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "SMS_BACKEND": "twilio",
-            "TWILIO_API_BASE": standin.base_url,
+            **twilio_bases(standin.base_url),
             "SITE_URL": live_server.url,
         }
         for name, value in config.items():
