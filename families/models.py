@@ -13,6 +13,22 @@ from django.utils import timezone
 
 from smsvoice.models import Organization, OrgQuerySet, StaffMember
 
+EXTERNAL_ID_HELP = "This row's id in another system (a class-management system, a spreadsheet)."
+
+
+def external_id_field() -> models.CharField:
+    """The id another system knows a row by; blank for rows made here. Unique per organization
+    when set (a partial unique constraint), so a sync can upsert by it."""
+    return models.CharField(max_length=100, blank=True, default="", help_text=EXTERNAL_ID_HELP)
+
+
+def external_id_unique(model: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=["organization", "external_id"],
+        condition=~Q(external_id=""),
+        name=f"{model}_unique_external_id",
+    )
+
 
 class Location(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
@@ -58,6 +74,7 @@ class Family(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.SET_NULL)
     notes = models.TextField(blank=True)
+    external_id = external_id_field()
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrgQuerySet.as_manager()
@@ -65,6 +82,7 @@ class Family(models.Model):
     class Meta:
         ordering = ["name", "id"]
         verbose_name_plural = "families"
+        constraints = [external_id_unique("family")]
         indexes = [
             models.Index(fields=["organization", "name", "id"]),
             models.Index(fields=["organization", "status"]),
@@ -90,11 +108,13 @@ class Guardian(models.Model):
         on_delete=models.SET_NULL,
         related_name="guardian",
     )
+    external_id = external_id_field()
 
     objects = OrgQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        constraints = [external_id_unique("guardian")]
 
     def __str__(self) -> str:
         return self.full_name
@@ -118,11 +138,13 @@ class Student(models.Model):
     program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.SET_NULL)
     level = models.CharField(max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    external_id = external_id_field()
 
     objects = OrgQuerySet.as_manager()
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        constraints = [external_id_unique("student")]
         indexes = [
             models.Index(fields=["organization", "last_name", "first_name", "id"]),
             models.Index(fields=["organization", "program"]),

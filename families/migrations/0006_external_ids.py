@@ -1,9 +1,34 @@
 """Issue 14: external ids for upserts from another system."""
 
-from django.db import migrations
+from django.db import migrations, models
+from django.db.models import Q
+
+HELP = "This row's id in another system (a class-management system, a spreadsheet)."
+
+
+def _field() -> models.CharField:
+    return models.CharField(blank=True, default="", help_text=HELP, max_length=100)
+
+
+def _unique(model: str) -> migrations.AddConstraint:
+    return migrations.AddConstraint(
+        model_name=model,
+        constraint=models.UniqueConstraint(
+            condition=~Q(external_id=""),
+            fields=("organization", "external_id"),
+            name=f"{model}_unique_external_id",
+        ),
+    )
 
 
 class Migration(migrations.Migration):
     dependencies = [("families", "0005_consent_rules")]
 
-    operations: list = []
+    operations = [
+        migrations.AddField(model_name="family", name="external_id", field=_field()),
+        migrations.AddField(model_name="guardian", name="external_id", field=_field()),
+        migrations.AddField(model_name="student", name="external_id", field=_field()),
+        _unique("family"),
+        _unique("guardian"),
+        _unique("student"),
+    ]
