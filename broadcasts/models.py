@@ -521,3 +521,9 @@ class VoicePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.staff_member}: {self.callback_e164}"
+
+
+# Issue 11: US carrier registration (its own package; Django finds the models through here).
+from broadcasts.registration.models import RegistrationStep, TextingRegistration  # noqa: E402
+
+__all__ = ["RegistrationStep", "TextingRegistration"]
