@@ -25,6 +25,8 @@ class Organization(models.Model):
     # Used in HELP replies and on the parent portal: who to contact about the texts.
     contact_phone = models.CharField(max_length=20, blank=True)
     contact_email = models.EmailField(blank=True)
+    # Canada (CASL): the family policy must give the business's mailing address.
+    mailing_address = models.TextField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -57,6 +59,13 @@ class StaffMember(models.Model):
     email = models.EmailField(blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
     is_active = models.BooleanField(default=True)
+    # Permissions (admins have both whatever these say): send texts is compose, broadcasts and
+    # replies; view text logs is the messenger, the audit log and the outbox. Existing staff
+    # and new staff have both unless an admin turns them off (README, Conversations).
+    can_send_texts = models.BooleanField(default=True, verbose_name="Can send texts")
+    can_view_text_logs = models.BooleanField(default=True, verbose_name="Can view text logs")
+    # An hourly email of new conversations (the sender and the first line only).
+    conversation_digest = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrgQuerySet.as_manager()
@@ -75,3 +84,45 @@ class StaffMember(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+    @property
+    def may_send_texts(self) -> bool:
+        return self.is_admin or self.can_send_texts
+
+    @property
+    def may_view_text_logs(self) -> bool:
+        return self.is_admin or self.can_view_text_logs
+
+
+class MessageOptions(models.Model):
+    """An organization's message options (Settings > SMS & Voice > Message options).
+
+    The header is put before and the footer after every broadcast text (and counted in its
+    parts); the signup message is sent once to a number when it becomes opted in. A blank
+    ``signup_message``, ``help_reply`` or ``stop_reply`` means the default text built from
+    the organization's name and contact (``broadcasts.sms.ctia``), so renaming the business
+    changes them too. Read them through ``broadcasts.sms.ctia`` (``message_options_for``,
+    ``help_reply_text``, ``stop_reply_text``, ``signup_text``).
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="message_options"
+    )
+    header = models.CharField(max_length=50, blank=True)
+    footer = models.CharField(max_length=50, blank=True)
+    signup_message = models.CharField(max_length=160, blank=True)
+    # What the texts are for, in the HELP reply and the default signup message.
+    purpose = models.CharField(max_length=80, blank=True, default="class updates and closures")
+    help_reply = models.CharField(max_length=320, blank=True)
+    stop_reply = models.CharField(max_length=320, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "message options"
+
+    def __str__(self) -> str:
+        return f"Message options of {self.organization}"
+
