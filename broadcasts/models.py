@@ -527,3 +527,10 @@ class VoicePreference(models.Model):
 from broadcasts.registration.models import RegistrationStep, TextingRegistration  # noqa: E402
 
 __all__ = ["RegistrationStep", "TextingRegistration"]
+
+
+# --- Conversations (their own module, this app's models) ---
+
+from broadcasts.conversations.models import Conversation, ConversationInbound  # noqa: E402
+
+__all__ += ["Conversation", "ConversationInbound"]
