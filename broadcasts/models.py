@@ -46,6 +46,9 @@ class SendingNumber(models.Model):
     messaging_service_sid = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)
+    # Released here but still to be taken out of the pool and given back at Twilio (a sweep
+    # finishes what a failed call left).
+    provider_cleanup = models.BooleanField(default=False)
 
     objects = OrgQuerySet.as_manager()
 
@@ -527,6 +530,11 @@ class VoicePreference(models.Model):
 from broadcasts.registration.models import RegistrationStep, TextingRegistration  # noqa: E402
 
 __all__ = ["RegistrationStep", "TextingRegistration"]
+
+# Issue 11: the organization's Messaging Service (sender pool, Australia's sender ID).
+from broadcasts.models_messaging import MessagingService  # noqa: E402
+
+__all__ += ["MessagingService"]
 
 
 # --- Conversations (their own module, this app's models) ---
