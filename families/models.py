@@ -321,6 +321,7 @@ class ConsentEvent(models.Model):
         STAFF = "staff", "Staff"
         KEYWORD = "keyword", "Keyword reply"
         IMPORT = "import", "Import"
+        API = "api", "API, with the consent basis stated"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     phone_number = models.ForeignKey(

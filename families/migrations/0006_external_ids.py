@@ -31,4 +31,20 @@ class Migration(migrations.Migration):
         _unique("family"),
         _unique("guardian"),
         _unique("student"),
+        # Opt-ins through the write API are evidence of their own kind (with the basis stated).
+        migrations.AlterField(
+            model_name="consentevent",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("portal", "Parent portal"),
+                    ("staff_with_consent", "Staff, with the customer's consent"),
+                    ("staff", "Staff"),
+                    ("keyword", "Keyword reply"),
+                    ("import", "Import"),
+                    ("api", "API, with the consent basis stated"),
+                ],
+                max_length=20,
+            ),
+        ),
     ]
