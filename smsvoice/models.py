@@ -126,3 +126,55 @@ class MessageOptions(models.Model):
     def __str__(self) -> str:
         return f"Message options of {self.organization}"
 
+
+
+class APIKey(models.Model):
+    """A key another system calls the API with: ``Authorization: Bearer smsv_<prefix>_<secret>``.
+
+    Only the prefix (to find the row, and to show in the list) and the SHA-256 of the whole key
+    are stored; the key itself is shown once, when it is made. The secret is 256 random bits,
+    so a fast hash is enough (no password stretching needed). A revoked key is refused from
+    the next request on. Scopes: read (GET), write (create, update, deactivate directory rows),
+    send (broadcasts).
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+        SEND = "send", "Send"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=80)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    # Space-separated Scope values ("read write"), like OAuth scopes.
+    scopes = models.CharField(max_length=40)
+    created_by = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Updated at most once a minute (API_KEY_LAST_USED_SECONDS), not on every request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        StaffMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
