@@ -9,6 +9,7 @@ import logging
 from django.db import transaction
 from django.db.models import Q
 
+from broadcasts.conversations.services import conversation_joins
 from broadcasts.models import (
     InboundMessage,
     Recipient,
@@ -26,6 +27,7 @@ Status = Recipient.Status
 # --- inbound texts: STOP / START / HELP ---
 
 
+@conversation_joins  # each text joins its conversation (issue 13), with the answer given
 def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = "") -> str | None:
     """Record an inbound text and answer keywords. Returns the reply text, or None."""
     number = (
