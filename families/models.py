@@ -322,6 +322,9 @@ class ConsentEvent(models.Model):
         KEYWORD = "keyword", "Keyword reply"
         IMPORT = "import", "Import"
         API = "api", "API, with the consent basis stated"
+        REPLY = "reply", "Reply in words"
+        REVIEW = "review", "Reply, confirmed by staff"
+        CARRIER = "carrier", "Carrier opt-out (Twilio 21610)"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT)
     phone_number = models.ForeignKey(
@@ -342,6 +345,8 @@ class ConsentEvent(models.Model):
     actor_label = models.CharField(max_length=150, blank=True)
     policy = models.ForeignKey(FamilyPolicy, null=True, blank=True, on_delete=models.PROTECT)
     note = models.TextField(blank=True)
+    # The customer's own words (the text of a reply), quoted as received: the evidence.
+    words = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -366,6 +371,75 @@ class ConsentEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("ConsentEvent rows are append-only")
+
+
+class RevocationReview(models.Model):
+    """A reply that may revoke consent but is unclear (``broadcasts.sms.revocation``), kept
+    for staff to decide. Decided once, through ``broadcasts.sms.optouts``::
+
+        pending ──revocation_confirm──> opted_out       (consent event, source review)
+           └─────revocation_dismiss──> not_revocation   (nothing changes)
+    """
+
+    class Verdict(models.TextChoices):
+        PENDING = "pending", "Waiting for staff"
+        OPTED_OUT = "opted_out", "Opted out (a revocation)"
+        NOT_REVOCATION = "not_revocation", "Not a revocation"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    inbound = models.OneToOneField(
+        "broadcasts.InboundMessage", on_delete=models.CASCADE, related_name="revocation_review"
+    )
+    e164 = models.CharField(max_length=16)
+    words = models.TextField()
+    # Why the classifier could not decide ("“cancel” about a class or a day").
+    rule = models.CharField(max_length=120, blank=True)
+    names_calls = models.BooleanField(default=False)
+    verdict = models.CharField(max_length=16, choices=Verdict.choices, default=Verdict.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by_label = models.CharField(max_length=150, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "verdict", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.e164}: {self.words[:30]} ({self.verdict})"
+
+
+class AutoReply(models.Model):
+    """A text the app answered a reply with (HELP, STOP, START, a revocation's confirmation):
+    free for the organization (no ledger entry) and kept here as the record of what was said."""
+
+    class Kind(models.TextChoices):
+        HELP = "help", "HELP answer"
+        STOP = "stop", "STOP confirmation"
+        START = "start", "START answer"
+        REVOCATION = "revocation", "Revocation confirmation"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    inbound = models.ForeignKey(
+        "broadcasts.InboundMessage", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    e164 = models.CharField(max_length=16)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "e164", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.e164}"
 
 
 class OptOut(models.Model):

@@ -43,6 +43,10 @@ class Migration(migrations.Migration):
                     ("keyword", "Keyword reply"),
                     ("import", "Import"),
                     ("api", "API, with the consent basis stated"),
+                    # issue 12's sources (0005 adds them; this list must keep them)
+                    ("reply", "Reply in words"),
+                    ("review", "Reply, confirmed by staff"),
+                    ("carrier", "Carrier opt-out (Twilio 21610)"),
                 ],
                 max_length=20,
             ),
