@@ -130,6 +130,19 @@ class StaffMemberForm(forms.Form):
         label="Can log in to smsvoice",
         help_text="Their email is their login; new logins get an email to set a password.",
     )
+    # Permissions (issue 13): admins have both whatever is ticked here.
+    can_send_texts = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Can send texts",
+        help_text="Compose and send broadcasts, reply in the messenger.",
+    )
+    can_view_text_logs = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Can view text logs",
+        help_text="The messenger, the audit log and the outbox.",
+    )
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -15,6 +15,7 @@ from families.forms import StaffMemberForm, StaffPhoneAddForm, StaffPhoneForm, a
 from families.models import PhoneNumber
 from families.pages import can_manage_staff_numbers, number_display, posted, staff_page
 from smsvoice.models import StaffMember
+from smsvoice.permissions import staff_permissions_set
 from smsvoice.tenancy import admin_required, staff_required
 
 
@@ -51,9 +52,9 @@ def staff_create(request: HttpRequest) -> HttpResponse:
     form = StaffMemberForm(posted(request), initial={"role": StaffMember.Role.STAFF})
     if request.method == "POST" and form.is_valid():
         try:
-            member = services.staff_member_create(
-                organization=request.organization, **form.cleaned_data
-            )
+            data, permissions = _split_permissions(form.cleaned_data)
+            member = services.staff_member_create(organization=request.organization, **data)
+            staff_permissions_set(staff_member=member, **permissions)
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -74,12 +75,16 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "role": member.role,
         "is_active": member.is_active,
         "can_log_in": member.user is not None and member.user.is_active,
+        "can_send_texts": member.can_send_texts,
+        "can_view_text_logs": member.can_view_text_logs,
     }
     form = StaffMemberForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         had_login = member.user_id is not None
         try:
-            services.staff_member_update(staff_member=member, **form.cleaned_data)
+            data, permissions = _split_permissions(form.cleaned_data)
+            services.staff_member_update(staff_member=member, **data)
+            staff_permissions_set(staff_member=member, **permissions)
         except ValidationError as exc:
             add_service_error(form, exc)
         else:
@@ -88,6 +93,11 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Saved {member.full_name}{note}.")
             return redirect(_staff_url(member))
     return _member_form_page(request, form, member=member)
+
+
+def _split_permissions(cleaned: dict) -> tuple[dict, dict]:
+    names = ("can_send_texts", "can_view_text_logs")
+    return {k: v for k, v in cleaned.items() if k not in names}, {k: cleaned[k] for k in names}
 
 
 def _member_form_page(

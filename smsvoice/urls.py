@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("families.urls")),
     path("credits/", include("credits.urls")),
     path("broadcasts/", include("broadcasts.urls")),
+    path("messenger/", include("broadcasts.conversations.urls")),
     path("portal/", include("portal.urls")),
     path("api/v1/", include("smsvoice.api_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),

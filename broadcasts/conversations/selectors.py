@@ -249,13 +249,10 @@ def _unsent_label(recipient: Recipient) -> str:
 
 
 def _open_reviews(inbound_ids: list[int]) -> dict[int, object]:
-    """The revocation reviews (message rules) waiting on these texts, if that issue is here."""
+    """The revocation reviews (message rules) of these texts: waiting or decided."""
     try:
-        from families.models import RevocationReview  # lands with the message rules
-    except ImportError:
-        return {}
-    field_names = {f.name for f in RevocationReview._meta.get_fields()}
-    if "inbound" not in field_names:
+        from families.models import RevocationReview
+    except ImportError:  # before the message rules (issue 12): no reviews
         return {}
     reviews = RevocationReview.objects.filter(inbound_id__in=inbound_ids)
     return {review.inbound_id: review for review in reviews}
@@ -291,9 +288,48 @@ def reply_refusal(*, conversation: Conversation, staff_member: StaffMember | Non
 
 
 def _readiness_refusal(organization: Organization) -> str:
-    """The sending-readiness gate (number, registration, suspension), if it is here."""
+    """The sending-readiness gate (number, Messaging Service, registration, credits)."""
     try:
-        from broadcasts.readiness import sms_refusal  # the readiness gate
-    except ImportError:
+        from broadcasts.readiness import sms_refusal
+    except ImportError:  # before the readiness gate: the engine's own refusals only
         return ""
     return sms_refusal(organization=organization) or ""
+
+
+def reply_preview(*, conversation: Conversation, staff_member: StaffMember | None, text: str):
+    """The compose window's counting for a reply of one: characters and parts of the text as
+    sent (with the organization's header and footer), credits, and what would refuse it."""
+    from broadcasts.sms import segments
+    from broadcasts.sms.compose import Preview
+    from credits.selectors import credits_balance
+
+    organization = conversation.organization
+    typed = text.strip()
+    sent = text_as_sent(organization, typed)
+    parts = segments.count_parts(sent)
+    preview = Preview(
+        messages=1,
+        encoding=parts.encoding,
+        parts=parts.parts,
+        per_part=parts.per_part,
+        characters_left=parts.remaining,
+        ucs2_characters=segments.ucs2_characters(sent),
+        credits_needed=parts.parts,
+        credits_available=credits_balance(organization=organization),
+    )
+    refusal = reply_refusal(conversation=conversation, staff_member=staff_member)
+    if refusal:
+        preview.problems.append(refusal)
+    if not typed:
+        preview.problems.append("Type a reply first.")
+    elif parts.too_long:
+        preview.problems.append(f"This reply needs {parts.parts} parts; shorten it.")
+    return preview
+
+
+def text_as_sent(organization: Organization, typed: str) -> str:
+    """The text as it goes out: the organization's header and footer (message options) on
+    their own lines, as on every text it sends."""
+    from broadcasts.sms import ctia
+
+    return ctia.wrap(typed, ctia.message_options_for(organization)) if typed else typed

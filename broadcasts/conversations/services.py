@@ -17,9 +17,10 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from broadcasts.conversations.models import Conversation, ConversationInbound
-from broadcasts.conversations.selectors import reply_refusal
+from broadcasts.conversations.selectors import owners_by_number, reply_refusal, text_as_sent
 from broadcasts.models import Broadcast, InboundMessage
 from broadcasts.recipients import BroadcastRefused
+from families.models import Family
 from smsvoice.models import StaffMember
 
 logger = logging.getLogger(__name__)
@@ -162,12 +163,23 @@ def conversation_reply(*, conversation: Conversation, sender: StaffMember, text:
         raise BroadcastRefused(refused)
     from broadcasts.sms.single import single_text_create
 
+    if not text.strip():
+        raise BroadcastRefused("Type a reply first.")
+    organization = conversation.organization
+    owners = owners_by_number(organization=organization, e164s=[conversation.e164])
+    owners = owners[conversation.e164]
+    one = owners[0] if len(owners) == 1 else None
     broadcast = single_text_create(
-        organization=conversation.organization,
+        organization=organization,
         e164=conversation.e164,
-        text=text,
+        text=text_as_sent(organization, text.strip()),
         kind=REPLY_KIND,
         sender=sender,
+        family=Family.objects.filter(pk=one.pk).first() if one and one.kind == "family" else None,
+        staff_member=(
+            StaffMember.objects.filter(pk=one.pk).first() if one and one.kind == "staff" else None
+        ),
+        owner_label=", ".join(owner.name for owner in owners),
     )
     updates = {"last_activity_at": timezone.now()}
     if conversation.assignee_id is None:

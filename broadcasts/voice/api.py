@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from broadcasts.models import Broadcast, VoiceRecordingCall
 from broadcasts.recipients import BroadcastRefused
 from broadcasts.voice import recording as voice_services
 from broadcasts.voice.selectors import recording_call_for, recording_call_progress
+from smsvoice.permissions import CanSendTexts
 
 
 class VoiceBroadcastSerializer(serializers.Serializer):
@@ -76,6 +77,7 @@ def _refused(message: str) -> Response:
     },
 )
 @api_view(["POST"])
+@permission_classes([CanSendTexts])
 def voice_broadcast_create(request: Request) -> Response:
     """Start a voice broadcast: mode=record calls staff to record it (it is sent when they hang
     up); mode=tts creates and sends a text-to-speech broadcast at once."""
@@ -116,6 +118,7 @@ def voice_broadcast_create(request: Request) -> Response:
 
 @extend_schema(responses={200: RecordingCallSerializer})
 @api_view(["GET"])
+@permission_classes([CanSendTexts])
 def voice_recording_call(request: Request, pk: int) -> Response:
     """A call to staff and how far it got (calling, waiting_for_hello, recording, recorded…)."""
     call = recording_call_for(organization=request._request.organization, pk=pk)
@@ -129,6 +132,7 @@ def voice_recording_call(request: Request, pk: int) -> Response:
     responses={200: BroadcastSerializer, 400: OpenApiResponse(description="Still short")},
 )
 @api_view(["POST"])
+@permission_classes([CanSendTexts])
 def voice_broadcast_send_now(request: Request, pk: int) -> Response:
     """Send a recorded broadcast that was waiting for credits."""
     organization = request._request.organization

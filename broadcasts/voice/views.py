@@ -21,7 +21,7 @@ from broadcasts.voice.selectors import recording_call_for, recording_call_progre
 from families.phones import phone_display
 from families.selection import Selection, selection_from_session, selection_to_session
 from smsvoice.http import safe_next
-from smsvoice.tenancy import staff_required
+from smsvoice.permissions import send_texts_required, sends_or_views_texts_required
 
 DEMO_RECORDING_SECONDS = 42
 
@@ -45,7 +45,7 @@ def _voice_languages() -> list[dict]:
     ]
 
 
-@staff_required
+@send_texts_required
 def voice_compose(request: HttpRequest, kind: str) -> HttpResponse:
     """The voice dialog: who will be called, the estimate, then Call me (record by phone),
     Call me to hear it or Send (text-to-speech). Call me and Send ask for a confirmation with
@@ -147,7 +147,7 @@ def _act(request: HttpRequest, selection: Selection, form: dict):
     raise BroadcastRefused("Choose what to do: call me to record, hear it, or send.")
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_estimate(request: HttpRequest, kind: str) -> HttpResponse:
     """The text-to-speech estimate, recounted as the message is typed (htmx)."""
@@ -182,12 +182,12 @@ def _call_answer(request: HttpRequest, call: VoiceRecordingCall) -> HttpResponse
     return redirect("broadcasts:list")
 
 
-@staff_required
+@send_texts_required
 def voice_call_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return _call_answer(request, _call_or_404(request, pk))
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_call_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     call = _call_or_404(request, pk)
@@ -198,7 +198,7 @@ def voice_call_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _call_answer(request, call)
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     """After buying credits: send a recorded broadcast that was waiting for them."""
@@ -209,7 +209,7 @@ def voice_send_now(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
@@ -226,7 +226,7 @@ def _outbox_only() -> None:
         raise Http404("Simulated calls exist only when no provider is configured.")
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_call_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     """Simulate: answer, say hello, record 0:42, hang up (or, for a preview, listen and hang
@@ -251,7 +251,7 @@ def voice_call_simulate(request: HttpRequest, pk: int) -> HttpResponse:
     return _call_answer(request, call)
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def voice_simulate_answers(request: HttpRequest, pk: int) -> HttpResponse:
     """Play the phones: every call of this broadcast still open ends as chosen (answered by a
@@ -266,7 +266,7 @@ def voice_simulate_answers(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("broadcasts:detail", pk=broadcast.pk)
 
 
-@staff_required
+@sends_or_views_texts_required
 def voice_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = get_object_or_404(Broadcast.objects.for_org(request.organization), pk=pk)
     context = progress_context(request, broadcast)
