@@ -32,6 +32,11 @@ class ComposeSerializer(serializers.Serializer):
         help_text='{"kind": "families", "ids": [1, 2], "filter": {"program": "3"}, "exclude": [5]}'
     )
     text = serializers.CharField(allow_blank=True, max_length=5000, trim_whitespace=False)
+    omit_header_footer = serializers.BooleanField(
+        default=False,
+        help_text="Leave out the organization's header and footer (Message options) for this "
+        "broadcast; refused in Canada and Australia, where the law needs them.",
+    )
 
 
 class BroadcastSerializer(serializers.ModelSerializer):
@@ -66,8 +71,9 @@ class BroadcastSerializer(serializers.ModelSerializer):
     request=ComposeSerializer,
     responses={
         200: OpenApiResponse(
-            description="Messages, left-out counts by reason, parts and encoding, credits "
-            "needed and available, problems that would refuse the send."
+            description="Messages, left-out counts by reason, parts and encoding (of the text "
+            "as sent: the header and footer of Message options included), credits needed and "
+            "available, problems that would refuse the send, merged samples."
         )
     },
 )
@@ -78,6 +84,7 @@ def broadcast_preview(request: Request) -> Response:
         organization=request._request.organization,
         selection=data["selection"],
         text=data["text"],
+        omit_header_footer=data["omit_header_footer"],
     )
     return Response(preview.as_dict())
 
@@ -113,6 +120,7 @@ class BroadcastListCreate(ListAPIView):
                 sender=request._request.staff_member,
                 selection=data["selection"],
                 text=data["text"],
+                omit_header_footer=data["omit_header_footer"],
             )
         except BroadcastRefused as refused:
             return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)

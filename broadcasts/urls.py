@@ -1,6 +1,6 @@
 from django.urls import path
 
-from broadcasts import views, webhooks
+from broadcasts import options_views, views, webhooks
 
 app_name = "broadcasts"
 urlpatterns = [
@@ -19,6 +19,7 @@ urlpatterns = [
     path("webhooks/twilio/sms/", webhooks.twilio_sms_inbound, name="twilio_sms"),
     path("webhooks/twilio/voice/", webhooks.twilio_voice_inbound, name="twilio_voice"),
     path("number/", views.sending_number, name="sending_number"),
+    path("options/", options_views.message_options, name="message_options"),
 ]
 
 # Voice broadcasts (their own module, same namespace).

@@ -59,6 +59,7 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
     action = request.POST.get("action", "")
     # Opening the window restores the draft; every post carries what is in the box.
     text = request.POST.get("text", "") if request.method == "POST" else draft_get(**draft)
+    omit = request.POST.get("omit_header_footer") == "on"
     refused = ""
     if action == "plain":
         text = segments.plain_equivalents(text)
@@ -73,6 +74,7 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
                 sender=request.staff_member,
                 selection=selection,
                 text=text,
+                omit_header_footer=omit,
             )
         except BroadcastRefused as error:
             refused = str(error)
@@ -85,7 +87,12 @@ def compose(request: HttpRequest, kind: str) -> HttpResponse:
                 response["HX-Redirect"] = reverse("broadcasts:detail", args=[broadcast.pk])
                 return response
             return redirect("broadcasts:detail", pk=broadcast.pk)
-    preview = broadcast_preview(organization=request.organization, selection=selection, text=text)
+    preview = broadcast_preview(
+        organization=request.organization,
+        selection=selection,
+        text=text,
+        omit_header_footer=omit,
+    )
     template = "broadcasts/compose.html"
     if request.headers.get("HX-Request"):  # the list's SMS icon opens it as a dialog
         template = "broadcasts/_compose_" + ("form" if request.method == "POST" else "dialog")
@@ -121,7 +128,12 @@ def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
     selection = selection_from_session(request.session, kind=kind)
     text = request.POST.get("text", "")
     draft_save(request.session, channel="sms", selection=selection, text=text)
-    preview = broadcast_preview(organization=request.organization, selection=selection, text=text)
+    preview = broadcast_preview(
+        organization=request.organization,
+        selection=selection,
+        text=text,
+        omit_header_footer=request.POST.get("omit_header_footer") == "on",
+    )
     context = {
         "preview": preview,
         "noun": NOUNS[kind],

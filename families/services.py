@@ -401,13 +401,17 @@ def phone_texts_set_by_staff(
         )
     if phone_number.sms_opt_in == on:
         return None
-    return consent_record(
+    event = consent_record(
         phone_number=phone_number,
         opted_in=on,
         source=Source.STAFF_WITH_CONSENT if on else Source.STAFF,
         actor=actor,
         note=note.strip(),
     )
+    from broadcasts.sms.signup import signup_after_opt_in  # the signup message, on commit
+
+    signup_after_opt_in(event)
+    return event
 
 
 # --- Staff members and their own numbers ---

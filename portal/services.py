@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from broadcasts.sms.signup import signup_after_opt_in
 from families.models import ConsentEvent, FamilyPolicy, Guardian, PhoneField, PhoneNumber
 from families.services import consent_record, family_phone_set, policy_current
 from portal.models import Invitation
@@ -244,7 +245,7 @@ def portal_texts_yes(
         )
     if phone_number.sms_opt_in:
         return None
-    return consent_record(
+    event = consent_record(
         phone_number=phone_number,
         opted_in=True,
         source=Source.PORTAL,
@@ -253,6 +254,8 @@ def portal_texts_yes(
         ip_address=ip_address,
         user_agent=user_agent,
     )
+    signup_after_opt_in(event)  # the signup message, once the opt-in has committed
+    return event
 
 
 def _policy_shown(guardian: Guardian, policy_version: int | None) -> FamilyPolicy:

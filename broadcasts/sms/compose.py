@@ -23,7 +23,7 @@ from broadcasts.selectors import (
     recipients_plan,
     sending_number_active,
 )
-from broadcasts.sms import segments
+from broadcasts.sms import ctia, segments
 from broadcasts.typed_text import refused_characters, refused_characters_message
 from credits.selectors import credits_balance, sending_suspended, sending_suspended_reason
 from credits.services import credits_debit
@@ -78,6 +78,19 @@ class Preview:
     credits_available: int = 0
     problems: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # The message options around the typed text (counted above): what they add, whether
+    # this broadcast leaves them out, and why it may not where the law needs them.
+    header: str = ""
+    footer: str = ""
+    header_footer_omitted: bool = False
+    header_footer_required: str = ""
+
+    @property
+    def ucs2_from_options(self) -> tuple[str, ...]:
+        """The characters forcing UCS-2 that come from the header or footer, not the typing."""
+        if self.header_footer_omitted:
+            return ()
+        return tuple(c for c in self.ucs2_characters if c in self.header + self.footer)
 
     @property
     def excluded_total(self) -> int:
@@ -112,20 +125,29 @@ class Preview:
             "problems": self.problems,
             "can_send": self.can_send,
             "samples": [sample.as_dict() for sample in self.samples],
+            "header": self.header,
+            "footer": self.footer,
+            "header_footer_omitted": self.header_footer_omitted,
+            "header_footer_required": self.header_footer_required,
+            "ucs2_from_options": list(self.ucs2_from_options),
         }
 
 
 @dataclass
 class _Draft:
+    text: str  # as sent, before merging: header, typed text, footer
     plan: RecipientPlan
     texts: list[str]
     parts: list[int]
     preview: Preview
 
 
-def _draft(*, organization: Organization, selection: Selection, text: str) -> _Draft:
-    text = text.strip()
+def _draft(
+    *, organization: Organization, selection: Selection, text: str, omit: bool = False
+) -> _Draft:
+    typed = text.strip()
     preview = Preview(credits_available=credits_balance(organization=organization))
+    text = _wrapped(organization, typed, omit, preview)
     preview.problems.extend(_text_problems(organization, text))
     used = segments.merge_fields_used(text)
     plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
@@ -143,7 +165,7 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
     preview.samples = _samples(plan, texts, parts)
     if used:
         preview.problems.extend(_merged_problems(plan, texts, counted))
-    if not text:
+    if not typed:
         preview.problems.append("Type a message first.")
     elif worst.too_long:
         limit = 153 * segments.MAX_PARTS if worst.encoding == segments.GSM7 else 67 * 10
@@ -153,7 +175,23 @@ def _draft(*, organization: Organization, selection: Selection, text: str) -> _D
         )
     if not plan.recipients:
         preview.problems.append(nobody_message(preview.excluded))
-    return _Draft(plan=plan, texts=texts, parts=parts, preview=preview)
+    return _Draft(text=text, plan=plan, texts=texts, parts=parts, preview=preview)
+
+
+def _wrapped(organization: Organization, typed: str, omit: bool, preview: Preview) -> str:
+    """The text as sent: the organization's header and footer around what was typed (one
+    concatenation: merging and counting then see the whole text, at no cost per recipient)."""
+    options = ctia.message_options_for(organization)
+    preview.header, preview.footer = options.header.strip(), options.footer.strip()
+    preview.header_footer_required = ctia.why_footer_stays(organization)
+    if omit and preview.header_footer_required:
+        preview.problems.append(
+            "The header and footer cannot be left out: " + preview.header_footer_required
+        )
+    preview.header_footer_omitted = omit and ctia.may_omit(organization)
+    if not typed:
+        return ""
+    return ctia.wrap(typed, options, omit=omit)
 
 
 def _text_problems(organization: Organization, text: str) -> list[str]:
@@ -237,19 +275,35 @@ def _samples(plan: RecipientPlan, texts: list[str], parts: list[int]) -> list[Sa
     ]
 
 
-def broadcast_preview(*, organization: Organization, selection: Selection, text: str) -> Preview:
-    return _draft(organization=organization, selection=selection, text=text).preview
+def broadcast_preview(
+    *,
+    organization: Organization,
+    selection: Selection,
+    text: str,
+    omit_header_footer: bool = False,
+) -> Preview:
+    return _draft(
+        organization=organization, selection=selection, text=text, omit=omit_header_footer
+    ).preview
 
 
 def broadcast_create(
-    *, organization: Organization, sender: StaffMember, selection: Selection, text: str
+    *,
+    organization: Organization,
+    sender: StaffMember,
+    selection: Selection,
+    text: str,
+    omit_header_footer: bool = False,
 ) -> Broadcast:
     """Create the broadcast, its recipients and the debit in one transaction, then fan out.
+    Its text is stored as sent (header and footer included, merge fields as typed).
 
     Refused (BroadcastRefused, nothing written, nothing charged) when anything in the
     preview's problems applies or the credits are short.
     """
-    draft = _draft(organization=organization, selection=selection, text=text)
+    draft = _draft(
+        organization=organization, selection=selection, text=text, omit=omit_header_footer
+    )
     preview = draft.preview
     if preview.problems:
         raise BroadcastRefused(preview.problems[0])
@@ -265,7 +319,7 @@ def broadcast_create(
                 channel=Broadcast.Channel.SMS,
                 selection_kind=selection.kind,
                 selection=selection.to_dict(),
-                text=text.strip(),
+                text=draft.text,
                 encoding=preview.encoding,
                 max_parts=preview.parts,
                 sender=sender,

@@ -16,6 +16,7 @@ from broadcasts.models import (
     SendingNumber,
 )
 from broadcasts.sms.keywords import Keyword, keyword_of
+from broadcasts.sms.signup import signup_after_opt_in
 from families.models import ConsentEvent, OptOut, PhoneNumber
 from families.services import consent_record
 from smsvoice.models import Organization
@@ -107,13 +108,14 @@ def keyword_opt_in(*, organization: Organization, e164: str, word: str) -> int:
     restored = 0
     note = f"Replied {word!r} to the sending number"
     for number in _turned_off_by_stop(organization, e164):
-        consent_record(  # while the STOP is still on file: consent_record checks it
+        event = consent_record(  # while the STOP is still on file: consent_record checks it
             phone_number=number,
             opted_in=True,
             source=ConsentEvent.Source.KEYWORD,
             actor_label=e164,
             note=note,
         )
+        signup_after_opt_in(event)  # on commit, after the STOP is lifted; once for the digits
         restored += 1
     stops.delete()
     if not restored:
