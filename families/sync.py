@@ -311,7 +311,7 @@ def _member_upsert(
             row.save()
             return Upserted(row, created=True, changed=True)
         # The other system is the truth: a child or parent it moved to another family moves.
-        return Upserted(row, created=False, changed=_apply(row, {**values, "family": family}))
+        return Upserted(row, created=False, changed=_apply(row, {**values, "family_id": family.pk}))
 
     return _with_retry(write)
 
@@ -334,6 +334,82 @@ def student_upsert(*, family: Family, external_id: str, data: Mapping[str, Any])
     if "program" in values:
         values["program"] = _named(Program, organization, values["program"])
     return _member_upsert(Student, family=family, external_id=external_id, values=values)
+
+
+def _eid_free(model: type[models.Model], organization_id: int, values: dict, pk: int | None):
+    eid = values.get("external_id")
+    if not eid:
+        return
+    taken = model.objects.filter(organization_id=organization_id, external_id=eid)
+    if taken.exclude(pk=pk).exists():
+        noun = model._meta.verbose_name
+        raise ValidationError(
+            {"external_id": [f"There is already a {noun} with external id {eid}."]}
+        )
+
+
+def _family_values(organization: Organization, cleaned: Cleaned) -> dict[str, Any]:
+    _raise(cleaned)
+    values = dict(cleaned.values)
+    if "location" in values:
+        values["location"] = _named(Location, organization, values["location"])
+    return values
+
+
+@transaction.atomic
+def family_create_new(*, organization: Organization, data: Mapping[str, Any]) -> Upserted:
+    """A family with or without an external id (a blank one is none); ``name`` is needed."""
+    values = _family_values(organization, family_clean(organization=organization, data=data))
+    if not values.get("name"):
+        raise ValidationError({"name": ["This field is required."]})
+    _eid_free(Family, organization.pk, values, None)
+    family = Family(organization=organization)
+    _apply(family, values)
+    family.save()
+    return Upserted(family, created=True, changed=True)
+
+
+@transaction.atomic
+def family_upsert_by_row(*, family: Family, data: Mapping[str, Any]) -> Upserted:
+    """Update a family found by id (one made on the pages has no external id; ``data`` may
+    give it one)."""
+    organization = family.organization
+    values = _family_values(organization, family_clean(organization=organization, data=data))
+    _eid_free(Family, organization.pk, values, family.pk)
+    return Upserted(family, created=False, changed=_apply(family, values))
+
+
+def _member_values(row_or_model, organization: Organization, cleaned: Cleaned) -> dict[str, Any]:
+    _raise(cleaned)
+    values = dict(cleaned.values)
+    if "program" in values:
+        values["program"] = _named(Program, organization, values["program"])
+    return values
+
+
+@transaction.atomic
+def member_create(
+    *, model: type[Guardian] | type[Student], family: Family, cleaned: Cleaned
+) -> Upserted:
+    """A new guardian or student (``cleaned`` from ``guardian_clean`` or ``student_clean``)."""
+    values = _member_values(model, family.organization, cleaned)
+    if not values.get("first_name"):
+        raise ValidationError({"first_name": ["This field is required."]})
+    _eid_free(model, family.organization_id, values, None)
+    row = model(organization_id=family.organization_id, family=family)
+    _apply(row, values)
+    row.save()
+    return Upserted(row, created=True, changed=True)
+
+
+@transaction.atomic
+def member_update_by_row(*, row: Guardian | Student, family: Family, cleaned: Cleaned) -> Upserted:
+    """Update a guardian or student found by id, moving it to ``family`` (same organization)."""
+    if family.organization_id != row.organization_id:
+        raise ValidationError({"family": ["No such family in your organization."]})
+    values = _member_values(row, row.organization, cleaned)
+    _eid_free(type(row), row.organization_id, values, row.pk)
+    return Upserted(row, created=False, changed=_apply(row, {**values, "family_id": family.pk}))
 
 
 def phone_field_find(*, organization: Organization, key: Any) -> PhoneField | None:

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from families import list_views, settings_views, staff_views, views
+from families import export_views, list_views, settings_views, staff_views, views
+from smsvoice import api_keys_views
 
 app_name = "families"
 urlpatterns = [
@@ -80,4 +81,12 @@ urlpatterns = [
         name="phone_field_delete",
     ),
     path("settings/family-policies/", settings_views.policy, name="policy"),
+    path("settings/export/<str:kind>.csv", export_views.directory_export, name="export"),
+    path("settings/api-keys/", api_keys_views.api_key_list, name="api_keys"),
+    path("settings/api-keys/add/", api_keys_views.api_key_add, name="api_key_add"),
+    path(
+        "settings/api-keys/<int:pk>/revoke/",
+        api_keys_views.api_key_revoke_view,
+        name="api_key_revoke",
+    ),
 ]

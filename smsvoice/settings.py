@@ -359,9 +359,12 @@ CREDIT_CUSTOM_MAX = 100_000
 AUTO_RECHARGE_MAX_FAILURES = 3
 
 REST_FRAMEWORK = {
+    # Another system's API key (Authorization: Bearer …) first, then the browser's session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "smsvoice.api_keys.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["smsvoice.api_keys.APIKeyRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["smsvoice.tenancy.IsStaffOfOrganization"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -376,6 +379,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["smsvoice.parsers.JSONParser"],
 }
 API_JSON_MAX_DEPTH = 20
+# Requests one API key may make per clock minute (429 with Retry-After past it).
+API_KEY_RATE_PER_MINUTE = env_int("API_KEY_RATE_PER_MINUTE", 300, minimum=1)
+# An API key's "last used" is written at most this often, not on every request.
+API_KEY_LAST_USED_SECONDS = 60
 API_JSON_MAX_BYTES = 1024 * 1024
 SPECTACULAR_SETTINGS = {
     "TITLE": "smsvoice API",
@@ -390,6 +397,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Families and students both have a "status": each its own named enum in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "FamilyStatusEnum": "families.models.Family.Status",
+        "StudentStatusEnum": "families.models.Student.Status",
+    },
 }
 
 # --- Content-Security-Policy (django-csp): scripts and styles from this site only, no inline
