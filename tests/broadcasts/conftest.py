@@ -5,7 +5,9 @@ pointed at it (TWILIO_API_BASE, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, SMS_BACKE
 and the gateway's cached client reset on the way in and out.
 
 `prism_twilio` — for the whole session, Prism serving Twilio's own OpenAPI description with
---errors (any request the description does not allow gets a 422); yields its base URL. Prism is
+--errors (any request the description does not allow gets a 422); yields its base URL.
+`prism_for(spec_name)` — the same for any description of ../shared/twilio/ (messaging,
+trusthub…): call it with the file name, get the base URL. Prism is
 installed into .prism/ on first use. Without npm the contract test is skipped with the reason,
 or fails when CI is set: it must not silently stop running.
 """
@@ -113,11 +115,10 @@ def _wait_until_listening(process: subprocess.Popen, url: str, log: Path) -> Non
     pytest.fail(f"Prism did not answer within {PRISM_START_TIMEOUT}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def prism_twilio(tmp_path_factory) -> Iterator[str]:
-    if not TWILIO_SPEC.is_file():
+def _prism_start(spec: Path, tmp_path_factory) -> tuple[str, subprocess.Popen]:
+    if not spec.is_file():
         pytest.fail(
-            f"Twilio's OpenAPI description is missing: expected {TWILIO_SPEC} "
+            f"Twilio's OpenAPI description is missing: expected {spec} "
             "(see ../shared/twilio/README.md)"
         )
     prism = _prism_installed()
@@ -126,7 +127,7 @@ def prism_twilio(tmp_path_factory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("prism") / "prism.log"
     with open(log, "w") as output:
         process = subprocess.Popen(
-            [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "--errors", str(TWILIO_SPEC)],
+            [str(prism), "mock", "-h", "127.0.0.1", "-p", str(port), "--errors", str(spec)],
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,
@@ -134,9 +135,33 @@ def prism_twilio(tmp_path_factory) -> Iterator[str]:
         )
     try:
         _wait_until_listening(process, base_url, log)
+    except BaseException:
+        _stop(process)
+        raise
+    return base_url, process
+
+
+@pytest.fixture(scope="session")
+def prism_for(tmp_path_factory) -> Iterator:
+    """`prism_for("twilio_messaging_v1.json")` -> the base URL of a Prism serving that file of
+    ../shared/twilio/ (each description started once per session, on first use)."""
+    started: dict[str, tuple[str, subprocess.Popen]] = {}
+
+    def base_url(spec_name: str) -> str:
+        if spec_name not in started:
+            started[spec_name] = _prism_start(TWILIO_SPEC.parent / spec_name, tmp_path_factory)
+        return started[spec_name][0]
+
+    try:
         yield base_url
     finally:
-        _stop(process)
+        for _, process in started.values():
+            _stop(process)
+
+
+@pytest.fixture(scope="session")
+def prism_twilio(prism_for) -> str:
+    return prism_for(TWILIO_SPEC.name)
 
 
 def _stop(process: subprocess.Popen) -> None:
