@@ -26,3 +26,8 @@ urlpatterns = [
 from broadcasts.voice.urls import urlpatterns as voice_urlpatterns  # noqa: E402
 
 urlpatterns += voice_urlpatterns
+
+# US carrier registration (issue 11): Settings > SMS & Voice > Texting registration.
+from broadcasts.registration.urls import urlpatterns as registration_urlpatterns  # noqa: E402
+
+urlpatterns += registration_urlpatterns

@@ -337,6 +337,13 @@ CELERY_BEAT_SCHEDULE["voice-sweep"] = {
     "task": "broadcasts.tasks.voice_sweep",
     "schedule": 60.0,
 }
+# US carrier registration (issue 11): brands, campaigns and toll-free verifications have no
+# status callback, so their status is asked for every REGISTRATION_REFRESH_SECONDS.
+REGISTRATION_REFRESH_SECONDS = env_int("REGISTRATION_REFRESH_SECONDS", 15 * 60, minimum=1)
+CELERY_BEAT_SCHEDULE["registration-refresh"] = {
+    "task": "broadcasts.registration.tasks.registrations_refresh",
+    "schedule": float(REGISTRATION_REFRESH_SECONDS),
+}
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

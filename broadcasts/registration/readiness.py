@@ -61,7 +61,9 @@ def registration_blocker(*, organization: Organization) -> str | None:
     if not needs_registration(organization):
         return None
     kinds = path_kinds(organization)
-    steps = {s.kind: s for s in Step.objects.for_org(organization).filter(kind__in=kinds)}
+    # The business profile comes first and counts for "waiting" and "turned down" too.
+    looked_at = (*kinds, Step.Kind.PROFILE) if Step.Kind.BRAND in kinds else kinds
+    steps = {s.kind: s for s in Step.objects.for_org(organization).filter(kind__in=looked_at)}
     if all(k in steps and steps[k].status == Step.Status.APPROVED for k in kinds):
         return None
     return blocker_text(organization, kinds, steps)

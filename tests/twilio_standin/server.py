@@ -74,6 +74,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.twilio_standin._background import BackgroundServer
+from tests.twilio_standin.registration import RegistrationHost
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "5" * 32
@@ -385,6 +386,8 @@ class TwilioStandin(BackgroundServer):
         self._call_changed: dict[str, asyncio.Event] = {}
         # Which reset() generation the running callback task belongs to (stale ones stay quiet).
         self._task_generation: contextvars.ContextVar[int] = contextvars.ContextVar("generation")
+        # Trust Hub, A2P 10DLC and toll-free verification (tests/twilio_standin/registration.py).
+        self.registration = RegistrationHost(self)
         self._reset_state()
 
     # --- control, from any thread -----------------------------------------------------------
@@ -462,6 +465,7 @@ class TwilioStandin(BackgroundServer):
         """Forget everything received and configured; callbacks still pending are dropped."""
         with self._lock:
             self._reset_state()
+        self.registration.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -597,6 +601,7 @@ class TwilioStandin(BackgroundServer):
         app.router.add_post("/_standin/fail_randomly", self._control_fail_randomly)
         app.router.add_post("/_standin/messaging_services", self._control_messaging_service)
         app.router.add_post("/_standin/reset", self._control_reset)
+        self.registration.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
