@@ -9,6 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from broadcasts.messaging_services import messaging_service_ensure, number_released
 from broadcasts.models import (
     Recipient,
     SendingNumber,
@@ -73,14 +74,19 @@ def sending_number_buy(*, organization: Organization, phone_number: str) -> Send
     old = sending_number_active(organization=organization)
     with transaction.atomic():
         if old is not None:
+            # Released here at once; at Twilio only once the new number is in the pool.
             SendingNumber.objects.filter(pk=old.pk).update(
-                status=SendingNumber.Status.RELEASED, released_at=timezone.now()
+                status=SendingNumber.Status.RELEASED,
+                released_at=timezone.now(),
+                provider_cleanup=True,
             )
         number = SendingNumber.objects.create(
             organization=organization, e164=bought.phone_number, provider_sid=bought.sid
         )
-    if old is not None:
-        _release_at_provider(old)
+    # The Messaging Service takes the new number into its pool, then lets the old one go; a
+    # failure is kept on the service (and the old number's provider_cleanup) for the sweep.
+    messaging_service_ensure(organization=organization)
+    number.refresh_from_db()
     return number
 
 
@@ -89,19 +95,10 @@ def sending_number_release(*, organization: Organization) -> SendingNumber | Non
     if number is None:
         return None
     SendingNumber.objects.filter(pk=number.pk).update(
-        status=SendingNumber.Status.RELEASED, released_at=timezone.now()
+        status=SendingNumber.Status.RELEASED, released_at=timezone.now(), provider_cleanup=True
     )
-    _release_at_provider(number)
+    # Out of the Messaging Service's pool, then back to Twilio; what fails is left for the sweep.
+    number_released(organization=organization, number=number)
     return number
-
-
-def _release_at_provider(number: SendingNumber) -> None:
-    from broadcasts.providers.twilio import ProviderError
-
-    try:
-        sms_provider().number_release(sid=number.provider_sid)
-    except ProviderError:
-        # We stop using it either way; the number is left for an operator to release by hand.
-        logger.exception("could not release %s (%s) at Twilio", number.e164, number.provider_sid)
 
 

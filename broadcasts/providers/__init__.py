@@ -19,3 +19,14 @@ def sms_provider() -> ModuleType:
     from broadcasts.providers import twilio as twilio_gateway
 
     return twilio_gateway
+
+
+def messaging_provider() -> ModuleType:
+    """Messaging Services: Twilio's, or the outbox's local ones (no call leaves the app)."""
+    if settings.SMS_BACKEND == "outbox":
+        from broadcasts.providers import outbox_messaging
+
+        return outbox_messaging
+    from broadcasts.providers import twilio_messaging
+
+    return twilio_messaging

@@ -16,6 +16,7 @@ from broadcasts.models import (
     Broadcast,
     Recipient,
 )
+from broadcasts.readiness import sms_refusal
 from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_insert
 from broadcasts.selectors import (
     RecipientPlan,
@@ -77,6 +78,8 @@ class Preview:
     credits_needed: int = 0
     credits_available: int = 0
     problems: list[str] = field(default_factory=list)
+    # Why this organization may not text at all now (broadcasts.readiness), also problems[0].
+    refusal: str = ""
     samples: list[Sample] = field(default_factory=list)
     # The message options around the typed text (counted above): what they add, whether
     # this broadcast leaves them out, and why it may not where the law needs them.
@@ -123,6 +126,7 @@ class Preview:
             "credits_available": self.credits_available,
             "short": self.short,
             "problems": self.problems,
+            "refusal": self.refusal or None,
             "can_send": self.can_send,
             "samples": [sample.as_dict() for sample in self.samples],
             "header": self.header,
@@ -148,6 +152,9 @@ def _draft(
     typed = text.strip()
     preview = Preview(credits_available=credits_balance(organization=organization))
     text = _wrapped(organization, typed, omit, preview)
+    preview.refusal = sms_refusal(organization=organization) or ""
+    if preview.refusal:
+        preview.problems.append(preview.refusal)
     preview.problems.extend(_text_problems(organization, text))
     used = segments.merge_fields_used(text)
     plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
@@ -199,10 +206,6 @@ def _text_problems(organization: Organization, text: str) -> list[str]:
     if sending_suspended(organization=organization):
         problems.append(
             f"Sending is suspended: {sending_suspended_reason(organization=organization)}"
-        )
-    if sending_number_active(organization=organization) is None:
-        problems.append(
-            "There is no sending number yet: an admin sets one up in Settings > SMS & Voice."
         )
     for problem in (refused_characters_message(text), segments.merge_field_problem(text)):
         if problem:

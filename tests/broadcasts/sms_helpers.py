@@ -37,8 +37,13 @@ def balance(org: Organization) -> int:
 
 
 def sender_ready(org: Organization, *, credits: int = 1000, e164: str = "+14155550100"):
+    """Credits, a sending number, and a carrier path approved (broadcasts.readiness)."""
+    from tests.broadcasts.readiness_helpers import texting_approved
+
     give_credits(org, credits)
-    return SendingNumberFactory(organization=org, e164=e164)
+    number = SendingNumberFactory(organization=org, e164=e164)
+    texting_approved(org, number)
+    return number
 
 
 def family_with_number(

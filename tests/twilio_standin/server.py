@@ -74,6 +74,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.twilio_standin._background import BackgroundServer
+from tests.twilio_standin.messaging import MessagingHost
 from tests.twilio_standin.registration import RegistrationHost
 
 API_VERSION = "2010-04-01"
@@ -388,6 +389,8 @@ class TwilioStandin(BackgroundServer):
         self._task_generation: contextvars.ContextVar[int] = contextvars.ContextVar("generation")
         # Trust Hub, A2P 10DLC and toll-free verification (tests/twilio_standin/registration.py).
         self.registration = RegistrationHost(self)
+        # Messaging Services and their sender pools (tests/twilio_standin/messaging.py).
+        self.messaging = MessagingHost(self)
         self._reset_state()
 
     # --- control, from any thread -----------------------------------------------------------
@@ -466,6 +469,7 @@ class TwilioStandin(BackgroundServer):
         with self._lock:
             self._reset_state()
         self.registration.reset()
+        self.messaging.reset()
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -602,6 +606,7 @@ class TwilioStandin(BackgroundServer):
         app.router.add_post("/_standin/messaging_services", self._control_messaging_service)
         app.router.add_post("/_standin/reset", self._control_reset)
         self.registration.add_routes(app)
+        self.messaging.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         return app
 
@@ -1275,6 +1280,7 @@ class TwilioStandin(BackgroundServer):
             number = self._numbers.pop(request.match_info["sid"], None)
         if number is None:
             return _not_found(request.path)
+        self.messaging.number_released(number.sid)
         return web.Response(status=204)
 
     async def _available_local(self, request: web.Request) -> web.Response:
