@@ -29,6 +29,7 @@ from broadcasts.models import MessagingService, SendingNumber
 from broadcasts.providers import messaging_provider, sms_provider
 from broadcasts.recipients import BroadcastRefused
 from broadcasts.selectors import sending_number_active
+from smsvoice.locks import try_lock
 from smsvoice.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -163,8 +164,19 @@ def messaging_services_migrate() -> dict[str, int]:
     return counts
 
 
+SWEEP_LOCK = "messaging-services-sweep"
+
+
 def messaging_services_sweep() -> dict[str, int]:
-    """Finish what failed: services not ready while a number is active, numbers to clean up."""
+    """Beat: finish what failed (services not ready while a number is active, numbers still
+    to take out of a pool and release), under a non-blocking lock."""
+    with try_lock(SWEEP_LOCK, timeout=600) as mine:
+        if not mine:
+            return {"locked": 1}
+        return _sweep()
+
+
+def _sweep() -> dict[str, int]:
     unfinished = Q(sendingnumber__status=SendingNumber.Status.ACTIVE) & ~Q(
         messaging_service__state__in=[State.READY, State.LOCAL]
     )

@@ -33,6 +33,14 @@ def broadcasts_sweep() -> dict[str, int]:
     return sweep.broadcasts_sweep()
 
 
+@shared_task
+def messaging_services_sweep() -> dict[str, int]:
+    """Finish Messaging Service set-ups and number releases that a Twilio failure left."""
+    from broadcasts.messaging_services import messaging_services_sweep as finish
+
+    return finish()
+
+
 # --- voice broadcasts ---
 
 
