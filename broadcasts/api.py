@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from broadcasts.selectors import broadcast_progress
 from broadcasts.sms import compose
 from families.api import SelectionSerializer
 from families.selection import Selection, SelectionError
+from smsvoice.permissions import CanSendTexts, ReadsOrSendsTexts
 
 
 @extend_schema_field(SelectionSerializer)
@@ -78,6 +79,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
     },
 )
 @api_view(["POST"])
+@permission_classes([CanSendTexts])
 def broadcast_preview(request: Request) -> Response:
     data = _valid(request)
     preview = compose.broadcast_preview(
@@ -99,6 +101,7 @@ class BroadcastListCreate(ListAPIView):
     """GET: this organization's broadcasts, newest first. POST: send an SMS broadcast."""
 
     serializer_class = BroadcastSerializer
+    permission_classes = [ReadsOrSendsTexts]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no organization
@@ -129,6 +132,7 @@ class BroadcastListCreate(ListAPIView):
 
 class BroadcastDetail(RetrieveAPIView):
     serializer_class = BroadcastSerializer
+    permission_classes = [ReadsOrSendsTexts]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no organization

@@ -38,7 +38,12 @@ from families.selection import KINDS, selection_from_session, selection_to_sessi
 from smsvoice.http import safe_next
 from smsvoice.localtime import organization_zone, stream_in_zone
 from smsvoice.models import StaffMember
-from smsvoice.tenancy import admin_required, staff_required
+from smsvoice.permissions import (
+    send_texts_required,
+    sends_or_views_texts_required,
+    text_logs_required,
+)
+from smsvoice.tenancy import admin_required
 
 NOUNS = {"families": "families", "students": "students", "staff": "staff members"}
 
@@ -49,7 +54,7 @@ def kind_or_404(kind: str) -> str:
     return kind
 
 
-@staff_required
+@send_texts_required
 def compose(request: HttpRequest, kind: str) -> HttpResponse:
     """The SMS compose window: live counts and cost, a confirmation step, then send. What is
     typed is kept as a draft for this selection until it is sent or discarded."""
@@ -119,7 +124,7 @@ def plain_available(text: str) -> bool:
     return segments.plain_equivalents(text) != text
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
     """The compose window's live part (htmx): recounted as the message is typed, and the
@@ -143,7 +148,7 @@ def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, "broadcasts/_preview.html", context)
 
 
-@staff_required
+@sends_or_views_texts_required
 def broadcast_list(request: HttpRequest) -> HttpResponse:
     broadcasts = Broadcast.objects.for_org(request.organization).select_related("sender")
     page = Paginator(broadcasts, 50).get_page(request.GET.get("page"))
@@ -174,7 +179,7 @@ def progress_context(request: HttpRequest, broadcast: Broadcast) -> dict:
     }
 
 
-@staff_required
+@sends_or_views_texts_required
 def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
     context = progress_context(request, broadcast)
@@ -195,7 +200,7 @@ def broadcast_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@staff_required
+@sends_or_views_texts_required
 def broadcast_progress_fragment(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
     context = progress_context(request, broadcast)
@@ -210,7 +215,7 @@ def progress_answer(request: HttpRequest, response: HttpResponse, context: dict)
     return response
 
 
-@staff_required
+@send_texts_required
 @require_POST
 def broadcast_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast_or_404(request, pk)
@@ -247,7 +252,7 @@ def _audit_filtered(request: HttpRequest):
     return entries
 
 
-@staff_required
+@text_logs_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     entries = _audit_filtered(request)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
@@ -271,7 +276,7 @@ class _Echo:
         return value
 
 
-@staff_required
+@text_logs_required
 def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
     zone = organization_zone(request.organization)
@@ -325,7 +330,7 @@ def _outbox_numbers(request: HttpRequest) -> list[str]:
     return list(SendingNumber.objects.for_org(request.organization).values_list("e164", flat=True))
 
 
-@staff_required
+@text_logs_required
 def outbox(request: HttpRequest) -> HttpResponse:
     """What the demo 'sent', and a way to reply as the phone would (STOP, START, HELP)."""
     if settings.SMS_BACKEND != "outbox":
@@ -346,7 +351,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_required
+@text_logs_required
 @require_POST
 def outbox_reply(request: HttpRequest) -> HttpResponse:
     if settings.SMS_BACKEND != "outbox":
@@ -377,7 +382,7 @@ def outbox_reply(request: HttpRequest) -> HttpResponse:
     return redirect("broadcasts:outbox")
 
 
-@staff_required
+@text_logs_required
 @require_POST
 def outbox_deliver(request: HttpRequest) -> HttpResponse:
     """Play the carrier: report every sent outbox message as delivered (or undelivered)."""

@@ -29,6 +29,7 @@ EXPECTED = {
     "broadcasts.tasks.voice_sweep": 60,  # dial outcomes and staff calls whose end never came
     "credits.tasks.monthly_fees_charge": 6 * 60 * 60,  # Australia's monthly fee
     "credits.tasks.purchases_sweep": 10 * 60,  # purchases whose task was lost
+    "broadcasts.conversations.tasks.conversations_digest": 60 * 60,  # new conversations email
     # brands, campaigns, toll-free verifications: Twilio calls back for none of them
     "broadcasts.registration.tasks.registrations_refresh": 15 * 60,
 }
