@@ -209,12 +209,17 @@ def policy_publish(
     text = text.strip()
     if not text:
         raise ValidationError("The policy cannot be empty.")
+    from broadcasts.sms.ctia import policy_refusal  # Canada: mailing address and contact
+
     for _attempt in range(3):
         try:
             with transaction.atomic():
                 current = policy_current(organization=organization)
                 if current is not None and current.text == text:
                     return current
+                refusal = policy_refusal(organization, text)
+                if refusal:
+                    raise ValidationError(refusal)
                 return FamilyPolicy.objects.create(
                     organization=organization,
                     version=(current.version + 1) if current else 1,

@@ -196,6 +196,18 @@ def _wrapped(organization: Organization, typed: str, omit: bool, preview: Previe
             "The header and footer cannot be left out: " + preview.header_footer_required
         )
     preview.header_footer_omitted = omit and ctia.may_omit(organization)
+    if preview.header_footer_required:  # saved before the law's check, or the sender changed
+        missing = ctia.footer_missing(
+            organization,
+            header=preview.header,
+            footer=preview.footer,
+            reply_path=ctia.reply_path(organization),
+        )
+        if missing:
+            preview.problems.append(
+                f"{preview.header_footer_required} The footer lacks {', '.join(missing)}: an "
+                "admin fixes it in Settings > SMS & Voice > Message options."
+            )
     if not typed:
         return ""
     return ctia.wrap(typed, options, omit=omit)

@@ -40,8 +40,11 @@ _NO_MORE = re.compile(
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 _PHONE = re.compile(r"\+?\d[\d ().-]{6,}\d")
+# A link: with its scheme or www, a domain with a path, or a domain of a common ending.
 _URL = re.compile(
-    r"\b(https?://|www\.)\S+|\b[\w-]+(\.[\w-]+)*\.(com|org|net|ca|au|io|co)(/\S*)?\b", re.I
+    r"\b(https?://|www\.)\S+|\b[\w-]+(\.[\w-]+)*\.[a-z]{2,24}/\S*"
+    r"|\b[\w-]+(\.[\w-]+)*\.(com|org|net|ca|au|nz|uk|us|io|co|info|biz)\b",
+    re.I,
 )
 
 
@@ -247,3 +250,38 @@ def wrap(text: str, options: MessageOptions, *, omit: bool = False) -> str:
 
 def may_omit(organization: Organization) -> bool:
     return not footer_required(organization)
+
+
+# --- the family policy (Canada) ---
+
+
+def _squashed(text: str) -> str:
+    return " ".join(re.sub(r"[,;\n]+", " ", text).casefold().split())
+
+
+def policy_missing(organization: Organization, text: str) -> list[str]:
+    """What a Canadian family policy lacks of what CASL needs: the business's mailing address
+    (as on file) and a way to contact it. Empty elsewhere, and when it has both."""
+    if organization.country != Organization.Country.CA:
+        return []
+    missing = []
+    address = organization.mailing_address.strip()
+    if not address:
+        missing.append(
+            "the business's mailing address: enter it first in Settings > SMS & Voice > "
+            "Message options, then put it in the policy"
+        )
+    elif _squashed(address) not in _squashed(text):
+        missing.append(f"the business's mailing address (“{' '.join(address.split())}”)")
+    if not _has_contact(organization, text):
+        missing.append("a contact (a phone number, email or web address)")
+    return missing
+
+
+def policy_refusal(organization: Organization, text: str) -> str:
+    """Why this policy cannot be published (Canada), or ''."""
+    missing = policy_missing(organization, text)
+    if not missing:
+        return ""
+    listed = missing[0] if len(missing) == 1 else "; and ".join(missing)
+    return f"Canada's anti-spam law (CASL) needs the policy to include {listed}."

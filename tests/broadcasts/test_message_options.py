@@ -264,3 +264,35 @@ def test_another_organizations_options_are_not_used(org, two, other_org):
     options(other_org, header="Other Gym", footer="Other footer")
     found = preview(org, two, "Closed")
     assert found.samples[0].text == f"{HEADER}\nClosed\n{FOOTER}"
+
+
+def test_an_australian_sender_id_without_a_reply_path_needs_a_non_reply_unsubscribe(
+    monkeypatch,
+):
+    import broadcasts.readiness
+
+    org = OrganizationFactory(name="Bondi Dance", country="AU")
+    sender_ready(org)
+    families = [family_with_number(org)]
+    monkeypatch.setattr(broadcasts.readiness, "sends_without_reply_path", lambda o: True)
+    found = preview(org, families, "Closed")
+    assert any("a way to unsubscribe without replying" in p for p in found.problems)
+    assert not found.can_send
+    options(org, header="", footer="Bondi Dance. Unsubscribe: bondi.example/u")
+    assert not footer_problems(preview(org, families, "Closed"))
+    monkeypatch.setattr(broadcasts.readiness, "sends_without_reply_path", lambda o: False)
+    options(org, header="", footer="Bondi Dance: Reply STOP to opt out")
+    assert not footer_problems(preview(org, families, "Closed"))
+
+
+def footer_problems(found) -> list[str]:
+    return [p for p in found.problems if "footer" in p]
+
+
+def test_a_canadian_footer_saved_without_the_sender_is_refused_at_send(sender):
+    org = OrganizationFactory(name="Maple Swim", country="CA")
+    sender_ready(org)
+    families = [family_with_number(org)]
+    options(org, header="", footer="Reply STOP to opt out")  # written around the form
+    found = preview(org, families, "Closed")
+    assert any("The footer lacks the business name" in p for p in found.problems)

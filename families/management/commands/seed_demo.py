@@ -136,9 +136,15 @@ class OrgSpec:
     sending_number: str = ""
     # The first family's first guardian gets this parent-portal login.
     parent_login: str = ""
+    # Canada (CASL): the family policy gives it.
+    mailing_address: str = ""
 
 
-def _policy(name: str, phone: str) -> str:
+def _policy(name: str, phone: str, address: str = "") -> str:
+    return _policy_text(name, phone) + (f"\n\nOur mailing address: {address}." if address else "")
+
+
+def _policy_text(name: str, phone: str) -> str:
     return (
         f"{name} sends text messages to the numbers you opt in, and only about your family's "
         "classes: closures (weather, holidays, emergencies), schedule and coach changes, "
@@ -226,9 +232,12 @@ RIVERSIDE_SWIM = OrgSpec(
         StaffSpec("Mei", "Tanaka", "Swim Instructor"),
     ),
     area_codes=(778, 236, 250),  # 604 holds the office's contact number
-    policy=_policy("Riverside Swim School", "+16045550100"),
+    policy=_policy(
+        "Riverside Swim School", "+16045550100", "4500 River Road, Vancouver, BC V6B 1A1"
+    ),
     families=12,
     sending_number="+16045550101",
+    mailing_address="4500 River Road, Vancouver, BC V6B 1A1",
 )
 
 # The operator's login to the Django admin (/admin/), which sees every organization.
@@ -430,8 +439,12 @@ def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> See
             "time_zone": spec.time_zone,
             "contact_phone": spec.contact_phone,
             "contact_email": spec.contact_email,
+            "mailing_address": spec.mailing_address,
         },
     )
+    if spec.mailing_address and not organization.mailing_address:  # seeded before it existed
+        organization.mailing_address = spec.mailing_address
+        organization.save(update_fields=["mailing_address"])
     result = SeedResult(organization=organization)
     pool = NumberPool(country=spec.country, area_codes=spec.area_codes)
     staff_numbers = _staff_seed(organization, spec, pool)
