@@ -1,6 +1,6 @@
 from django.urls import path
 
-from broadcasts import options_views, views, webhooks
+from broadcasts import options_views, review_views, views, webhooks
 
 app_name = "broadcasts"
 urlpatterns = [
@@ -19,6 +19,17 @@ urlpatterns = [
     path("webhooks/twilio/sms/", webhooks.twilio_sms_inbound, name="twilio_sms"),
     path("webhooks/twilio/voice/", webhooks.twilio_voice_inbound, name="twilio_voice"),
     path("number/", views.sending_number, name="sending_number"),
+    path("replies/review/", review_views.revocation_review_list, name="revocation_reviews"),
+    path(
+        "replies/review/<int:pk>/opt-out/",
+        review_views.revocation_review_confirm,
+        name="revocation_review_confirm",
+    ),
+    path(
+        "replies/review/<int:pk>/dismiss/",
+        review_views.revocation_review_dismiss,
+        name="revocation_review_dismiss",
+    ),
     path("options/", options_views.message_options, name="message_options"),
 ]
 
@@ -26,6 +37,11 @@ urlpatterns = [
 from broadcasts.voice.urls import urlpatterns as voice_urlpatterns  # noqa: E402
 
 urlpatterns += voice_urlpatterns
+
+# The Messaging Service and Australia's sender ID (issue 11; same namespace).
+from broadcasts.messaging_urls import urlpatterns as messaging_urlpatterns  # noqa: E402
+
+urlpatterns += messaging_urlpatterns
 
 # US carrier registration (issue 11): Settings > SMS & Voice > Texting registration.
 from broadcasts.registration.urls import urlpatterns as registration_urlpatterns  # noqa: E402

@@ -49,6 +49,10 @@ class NumberView:
     # The number replied STOP to the organization's sending number (OptOut).
     unsubscribed: bool
     texts_on_form: Any = None
+    # The app's answers to this number's replies (HELP, STOP, confirmations), newest first.
+    auto_replies: list = field(default_factory=list)
+    # The number pressed 9 or asked in words not to be called (VoiceOptOut).
+    calls_stopped: bool = False
     edit_form: Any = None
 
     @property
@@ -67,6 +71,21 @@ class NumberView:
     def consent_phrase(self) -> str:
         event = self.opt_in_event
         return CONSENT_PHRASES.get(event.source, event.get_source_display()) if event else ""
+
+    @property
+    def unsubscribed_phrase(self) -> str:
+        """How the number came onto the STOP list, from its latest revocation event."""
+        phrases = {
+            Source.REPLY: "Unsubscribed: asked in words to stop texts",
+            Source.REVIEW: "Unsubscribed: a reply staff read as a revocation",
+            Source.CARRIER: "Unsubscribed: its carrier reports it opted out",
+        }
+        for event in self.events:
+            if event.channel == "sms" and not event.opted_in and event.source in phrases:
+                return phrases[event.source]
+            if event.channel == "sms" and event.source == Source.KEYWORD:
+                break
+        return "Unsubscribed by text reply (STOP)"
 
     @property
     def can_turn_on(self) -> bool:
@@ -132,12 +151,34 @@ def number_views(*, organization: Organization, numbers: list[PhoneNumber]) -> l
     stopped = set(
         OptOut.objects.for_org(organization).filter(e164__in=e164s).values_list("e164", flat=True)
     )
+    replies, calls_off = _replies_and_calls(organization, e164s)
     views = []
     for number in numbers:
         history = by_number[number.pk] + detached[number.e164]
         history.sort(key=lambda e: (e.created_at, e.pk), reverse=True)
-        views.append(NumberView(number, history, number.e164 in stopped))
+        view = NumberView(number, history, number.e164 in stopped)
+        view.auto_replies = replies[number.e164]
+        view.calls_stopped = number.e164 in calls_off
+        views.append(view)
     return views
+
+
+def _replies_and_calls(organization: Organization, e164s: set[str]):
+    """The automatic answers sent to these numbers (the latest 20 each) and those that asked
+    not to be called."""
+    from broadcasts.models import VoiceOptOut
+    from families.models import AutoReply
+
+    replies: dict[str, list] = defaultdict(list)
+    for reply in AutoReply.objects.for_org(organization).filter(e164__in=e164s):
+        if len(replies[reply.e164]) < 20:
+            replies[reply.e164].append(reply)
+    calls_off = set(
+        VoiceOptOut.objects.for_org(organization)
+        .filter(e164__in=e164s)
+        .values_list("e164", flat=True)
+    )
+    return replies, calls_off
 
 
 def family_detail_data(*, family: Family) -> FamilyPage:

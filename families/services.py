@@ -66,6 +66,7 @@ def consent_record(
     policy: FamilyPolicy | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
+    words: str = "",
 ) -> ConsentEvent:
     """The only way a number's text opt-in changes: the state and its evidence in one transaction.
 
@@ -111,6 +112,7 @@ def consent_record(
         actor_label=actor_label or actor_label_for(actor),
         policy=policy,
         note=note,
+        words=words,
         ip_address=ip_address,
         user_agent=user_agent[:400],
     )

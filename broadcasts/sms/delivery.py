@@ -48,6 +48,12 @@ def delivery_status_apply(*, sid: str, status: str, error_code: str = "") -> str
             error_code=error_code,
             error_message=_carrier_error(error_code),
         )
+        if moved and error_code == "21610":  # the carrier has the number as opted out
+            from broadcasts.sms.optouts import carrier_opt_out
+
+            carrier_opt_out(
+                organization=recipient.organization, e164=recipient.e164, detail="delivery report"
+            )
         return status if moved else "ignored"
     return "ignored"  # queued / sending / sent: nothing new
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models import Q
 
 from broadcasts.conversations.services import conversation_joins
 from broadcasts.models import (
@@ -15,9 +14,11 @@ from broadcasts.models import (
     Recipient,
     SendingNumber,
 )
+from broadcasts.sms import optouts
+from broadcasts.sms.ctia import help_reply_text, stop_reply_text
 from broadcasts.sms.keywords import Keyword, keyword_of
 from broadcasts.sms.signup import signup_after_opt_in
-from families.models import ConsentEvent, OptOut, PhoneNumber
+from families.models import AutoReply, ConsentEvent, OptOut, PhoneNumber
 from families.services import consent_record
 from smsvoice.models import Organization
 
@@ -38,7 +39,7 @@ def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = ""
     )
     keyword = keyword_of(body)
     organization = number.organization if number else None
-    InboundMessage.objects.create(
+    inbound = InboundMessage.objects.create(
         organization=organization,
         from_e164=from_e164,
         to_e164=to_e164,
@@ -46,21 +47,21 @@ def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = ""
         keyword=keyword.value if keyword else "",
         provider_sid=sid,
     )
-    if organization is None or keyword is None:
+    if organization is None:
         return None
+    if keyword is None:  # a revocation in words, an unclear one for staff, or neither
+        return optouts.reply_revocation(organization=organization, inbound=inbound)
     if keyword is Keyword.STOP:
-        keyword_opt_out(organization=organization, e164=from_e164, word=body.strip())
-        return (
-            f"You are unsubscribed from {organization.name} texts and will get no more. "
-            "Reply START to subscribe again."
-        )
-    if keyword is Keyword.START:
-        return _start_reply(organization, from_e164, body.strip())
-    contact = _contact(organization)
-    return (
-        f"{organization.name}: texts about classes and closures. "
-        f"{'Contact ' + contact + '. ' if contact else ''}Reply STOP to unsubscribe."
-    )
+        # One confirmation per revocation: a number already on the STOP list gets none.
+        if not keyword_opt_out(organization=organization, e164=from_e164, word=body.strip()):
+            return None
+        answer, kind = stop_reply_text(organization), AutoReply.Kind.STOP
+    elif keyword is Keyword.START:
+        answer, kind = _start_reply(organization, from_e164, body.strip()), AutoReply.Kind.START
+    else:
+        answer, kind = help_reply_text(organization), AutoReply.Kind.HELP
+    optouts.auto_reply_record(organization=organization, inbound=inbound, kind=kind, text=answer)
+    return answer
 
 
 def _contact(organization: Organization) -> str:
@@ -88,10 +89,16 @@ def _start_reply(organization: Organization, e164: str, word: str) -> str:
     )
 
 
-@transaction.atomic
-def keyword_opt_out(*, organization: Organization, e164: str, word: str) -> None:
-    OptOut.objects.get_or_create(organization=organization, e164=e164)
-    _keyword_consent(organization=organization, e164=e164, opted_in=False, word=word)
+def keyword_opt_out(*, organization: Organization, e164: str, word: str) -> bool:
+    """A STOP keyword: the digits opted out everywhere (``optouts.opt_out_everywhere``).
+    Returns whether they were newly put on the STOP list."""
+    return optouts.opt_out_everywhere(
+        organization=organization,
+        e164=e164,
+        source=ConsentEvent.Source.KEYWORD,
+        words=word,
+        note=f"Replied {word!r} to the sending number",
+    )
 
 
 @transaction.atomic
@@ -145,30 +152,3 @@ def _turned_off_by_stop(organization: Organization, e164: str) -> list[PhoneNumb
         if last and not last.opted_in and last.source == ConsentEvent.Source.KEYWORD:
             found.append(number)
     return found
-
-
-def _keyword_consent(*, organization: Organization, e164: str, opted_in: bool, word: str) -> None:
-    """Every opted-in number of the organization with these digits follows the STOP; if none
-    is, the reply is still kept as evidence against the bare number."""
-    note = f"Replied {word!r} to the sending number"
-    numbers = PhoneNumber.objects.for_org(organization).filter(e164=e164)
-    recorded = False
-    for number in numbers.filter(~Q(sms_opt_in=opted_in)):
-        consent_record(
-            phone_number=number,
-            opted_in=opted_in,
-            source=ConsentEvent.Source.KEYWORD,
-            actor_label=e164,
-            note=note,
-        )
-        recorded = True
-    if not recorded:
-        ConsentEvent.objects.create(
-            organization=organization,
-            e164=e164,
-            channel=ConsentEvent.Channel.SMS,
-            opted_in=opted_in,
-            source=ConsentEvent.Source.KEYWORD,
-            actor_label=e164,
-            note=note,
-        )

@@ -33,6 +33,7 @@ from broadcasts.engine.record import (
 from broadcasts.models import Broadcast, Recipient, SendingNumber
 from broadcasts.providers import sms_provider
 from broadcasts.sms.delivery import apply_early_receipts
+from broadcasts.sms.optouts import carrier_opt_out
 from families.models import OptOut
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class SmsChannel:
             return len(mine)
 
         recorded = outcomes_settle(settled, lease=lease, sent=sent)
+        carrier_opt_outs(settled)
         # Twilio could not say whether these exist: they stay ``sending`` until their lease
         # expires, and the sweep reconciles them in bulk.
         recorded.counts["unknown"] += len(unresolved)
@@ -115,6 +117,23 @@ class SmsChannel:
 
     def reconcile(self, recipients: list[Recipient]) -> Counter:
         return sms_reconcile(recipients)
+
+
+def carrier_opt_outs(outcomes: list[Outcome]) -> int:
+    """Texts Twilio refused with 21610 (the carrier has the number as opted out): each number
+    is recorded as opted out (source carrier), so every later broadcast leaves it out."""
+    from broadcasts.providers.twilio import UNSUBSCRIBED
+
+    found = 0
+    for outcome in outcomes:
+        if outcome.sid or getattr(outcome.error, "code", None) != UNSUBSCRIBED:
+            continue
+        found += carrier_opt_out(
+            organization=outcome.broadcast.organization,
+            e164=outcome.recipient.e164,
+            detail=f"broadcast {outcome.broadcast.pk}",
+        )
+    return found
 
 
 def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:

@@ -75,12 +75,21 @@ def test_stop_variants_unsubscribe_and_confirm(client, org, number, body):
     assert (event.opted_in, event.source) == (False, ConsentEvent.Source.KEYWORD)
 
 
-def test_stop_please_is_not_a_keyword_and_gets_no_reply(client, org, number):
+def test_stop_please_is_a_revocation_in_words_not_a_keyword(client, org, number):
+    # Issue 12: the FCC's per-se words revoke inside a sentence (it was no keyword before).
     family_with_number(org, e164="+12025550123")
     response = inbound(client, "STOP please")
+    assert b"unsubscribed" in response.content
+    assert OptOut.objects.filter(e164="+12025550123").exists()
+    logged = InboundMessage.objects.get()
+    assert (logged.body, logged.keyword) == ("STOP please", "")
+
+
+def test_a_reply_that_revokes_nothing_gets_no_answer(client, org, number):
+    family_with_number(org, e164="+12025550123")
+    response = inbound(client, "See you Saturday!")
     assert response.content.endswith(b"<Response></Response>")
     assert not OptOut.objects.exists()
-    assert InboundMessage.objects.get().body == "STOP please"
 
 
 def test_start_resubscribes_with_evidence(client, org, number):
