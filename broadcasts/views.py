@@ -33,6 +33,7 @@ from broadcasts.sms import segments
 from broadcasts.sms.compose import broadcast_create, broadcast_preview
 from broadcasts.sms.delivery import delivery_status_record
 from broadcasts.sms.replies import inbound_sms_handle
+from broadcasts.sms.single import KINDS as SINGLE_KINDS
 from broadcasts.voice.outbox_calls import OUTBOX_ANSWER_SECONDS, outbox_calls_settle
 from families.selection import KINDS, selection_from_session, selection_to_session
 from smsvoice.http import safe_next
@@ -46,6 +47,11 @@ from smsvoice.permissions import (
 from smsvoice.tenancy import admin_required
 
 NOUNS = {"families": "families", "students": "students", "staff": "staff members"}
+SHOW_CHOICES = (
+    ("broadcasts", "Broadcasts"),
+    ("one-off", "Signup messages and other one-off texts"),
+    ("all", "All"),
+)
 
 
 def kind_or_404(kind: str) -> str:
@@ -151,12 +157,22 @@ def compose_preview(request: HttpRequest, kind: str) -> HttpResponse:
 @sends_or_views_texts_required
 def broadcast_list(request: HttpRequest) -> HttpResponse:
     broadcasts = Broadcast.objects.for_org(request.organization).select_related("sender")
+    # Texts of one (signup messages, replies) are listed apart, not among the broadcasts.
+    show = request.GET.get("show", "")
+    show = show if show in dict(SHOW_CHOICES) else "broadcasts"
+    one_off = Q(selection_kind__in=SINGLE_KINDS)
+    if show == "one-off":
+        broadcasts = broadcasts.filter(one_off)
+    elif show == "broadcasts":
+        broadcasts = broadcasts.exclude(one_off)
     page = Paginator(broadcasts, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "broadcasts/list.html",
         {
             "page": page,
+            "show": show,
+            "show_choices": SHOW_CHOICES,
             "sms_outbox": settings.SMS_BACKEND == "outbox",
         },
     )

@@ -267,3 +267,25 @@ def test_signups_stay_in_their_organization(ready, engine, twilio_standin):
     engine(lambda: staff_on(theirs))  # the same digits at another organization: its own signup
     assert signups(ready).count() == 1 and signups(other).count() == 1
     assert {m.from_ for m in twilio_standin.messages.values()} >= {SENDING, "+14155550177"}
+
+
+def test_the_broadcasts_list_shows_one_off_texts_apart(ready, staff_client):
+    from tests.broadcasts.sms_helpers import families_selection
+
+    single_text_create(organization=ready, e164="+12025550111", text="Welcome", kind="signup")
+    member = StaffMemberFactory(organization=ready)
+    from broadcasts.sms.compose import broadcast_create
+
+    broadcast_create(
+        organization=ready,
+        sender=member,
+        selection=families_selection(family_with_number(ready)),
+        text="Closed today",
+    )
+    default = staff_client.get("/broadcasts/").content.decode()
+    assert "Closed today" in default and "Welcome" not in default
+    one_off = staff_client.get("/broadcasts/?show=one-off").content.decode()
+    assert "Welcome" in one_off and "signup message" in one_off and "Closed today" not in one_off
+    every = staff_client.get("/broadcasts/?show=all").content.decode()
+    assert "Welcome" in every and "Closed today" in every
+    assert staff_client.get("/broadcasts/?show=nonsense").status_code == 200
