@@ -1,6 +1,7 @@
 from django.urls import path
 
 from families import export_views, list_views, settings_views, staff_views, views
+from families.importing import views as import_views
 from smsvoice import api_keys_views
 
 app_name = "families"
@@ -11,6 +12,19 @@ urlpatterns = [
     path("selection/<str:kind>/", list_views.selection_update, name="selection"),
     # The family page, staff pages and settings.
     path("families/new/", views.family_create, name="family_create"),
+    # Families > Import (issue 14): upload, mapping, preview, progress, report.
+    path("families/import/", import_views.import_upload, name="import_upload"),
+    path("families/import/<int:pk>/", import_views.import_mapping, name="import_mapping"),
+    path(
+        "families/import/<int:pk>/preview/", import_views.import_preview, name="import_preview"
+    ),
+    path("families/import/<int:pk>/start/", import_views.import_start, name="import_start"),
+    path(
+        "families/import/<int:pk>/progress/",
+        import_views.import_progress,
+        name="import_progress",
+    ),
+    path("families/import/<int:pk>/report.csv", import_views.import_report, name="import_report"),
     path("families/<int:pk>/", views.family_detail, name="family_detail"),
     path("families/<int:pk>/edit/", views.family_edit, name="family_edit"),
     path(
