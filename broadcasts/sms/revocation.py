@@ -169,7 +169,11 @@ _NEGATED = re.compile(rf"\b({NEG}\s+(?:ever\s+)?(?:[a-z']+\s+){{0,2}}?)({PER_SE}
 _CLEAR = [
     (rf"\b{PER_SE}\s+(?:me\s+)?{SENDING}\b", "asks to stop sending, texting or calling"),
     (rf"\b{PER_SE}\s+(?:{DET}\s+){{0,3}}{MSG}\b", "asks to stop the texts or calls"),
-    (r"\b(?:please|pls|plz|just|now|i\s+said|said)\s+(?:just\s+)?stop\b", "“please stop”"),
+    (
+        r"\b(?:please|pls|plz|just|now|i\s+said|said)\s+(?:just\s+)?stop\b"
+        r"(?!\s+(?:by|in|at|for|over|off)\b)",
+        "“please stop”",
+    ),
     (rf"\bstop\s+{FILLER}\s*(?:[.!]|$)", "“stop please”, “stop it”, “stop now”"),
     (r"\bunsubscribe\b|\bunsub\b", "the word unsubscribe"),
     (r"\boptout\b", "the words opt out"),

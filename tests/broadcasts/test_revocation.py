@@ -108,6 +108,10 @@ TABLE = [
     ("Don't ever stop, you guys are great", NOT),
     ("Does practice end early tomorrow?", NOT),
     ("is the bus stop by the gym?", NOT),
+    ("Please stop by the office to pick up the uniform", NOT),
+    ("Can you please stop by the front desk?", NOT),
+    ("Stopped by but you were closed", NOT),
+    ("Happy end of term everyone!", NOT),
     ("", NOT),
 ]
 
