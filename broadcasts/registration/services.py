@@ -240,11 +240,14 @@ def tenlc_submit(*, organization: Organization, actor: StaffMember) -> Registrat
 
 
 def _refused_at_once(step: RegistrationStep, error: ProviderError) -> None:
-    """Twilio said no to the request itself: a permanent refusal fails the step with its
-    reason; a passing failure (network, 5xx) leaves it as it was, to try again."""
+    """Twilio said no to the request itself (before any review): the step stays a draft, the
+    fees are refunded by the caller, and the admin sees Twilio's reason on the form, fixes the
+    answers and submits again."""
     if error.permanent:
-        step_move(step, Outcome(Status.FAILED, errors=((error.code, error.message),)))
-        raise RegistrationRefused(f"Twilio refused it: {error.message}") from error
+        raise RegistrationRefused(
+            f"Twilio refused it: {error.message}. Nothing was charged; correct the answers "
+            "and submit again."
+        ) from error
     raise RegistrationRefused(
         "Twilio could not be reached just now; nothing was charged. Try again in a minute."
     ) from error

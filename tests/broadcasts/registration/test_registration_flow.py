@@ -373,7 +373,7 @@ def post_signed(client, params, *, token):
 
 
 def test_the_trust_hub_callback_is_signed_tolerant_and_idempotent(
-    admin_web, org, admin, local_number, standin, settings
+    admin_web, org, admin, local_number, standin, settings, django_capture_on_commit_callbacks
 ):
     fund(org, 1000)
     approve_trust_hub(standin, after=0.0)
@@ -390,11 +390,14 @@ def test_the_trust_hub_callback_is_signed_tolerant_and_idempotent(
 
     time.sleep(0.1)
     mail.outbox.clear()
-    assert post_signed(client, params, token=settings.TWILIO_AUTH_TOKEN).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(client, params, token=settings.TWILIO_AUTH_TOKEN).status_code == 200
     assert step(org, Step.Kind.PROFILE).status == Step.Status.APPROVED
     assert step(org, Step.Kind.BRAND).status == Step.Status.SUBMITTED  # the next step started
     emails = len(mail.outbox)
-    assert post_signed(client, params, token=settings.TWILIO_AUTH_TOKEN).status_code == 200
+    assert emails >= 1  # profile approved (and brand submitted): the admin is told
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_signed(client, params, token=settings.TWILIO_AUTH_TOKEN).status_code == 200
     assert len(mail.outbox) == emails  # the replay changed nothing
     assert len(standin.registration.of_kind("brand")) == 1
 
@@ -422,3 +425,15 @@ def test_fees_are_what_the_form_shows():
     standard = fees.tenlc_fees(brand_kind="standard", use_case="LOW_VOLUME")
     assert sum(f.cents for f in low) == 1941
     assert sum(f.cents for f in standard) == 1941 + 4180
+
+
+def test_a_request_twilio_refuses_outright_stays_a_draft_with_its_reason(
+    admin_web, org, admin, local_number, standin
+):
+    fund(org, 1000)
+    standin.fail_next(status=400, count=1)
+    response = submit(admin_web)
+    assert response.status_code == 400
+    assert "Twilio refused it" in response.content.decode()
+    assert step(org, Step.Kind.PROFILE).status == Step.Status.DRAFT
+    assert credits_balance(organization=org) == 1000
