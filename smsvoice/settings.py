@@ -317,6 +317,11 @@ CELERY_BEAT_SCHEDULE["broadcasts-sweep"] = {
     "task": "broadcasts.tasks.broadcasts_sweep",
     "schedule": float(ENGINE_SWEEP_SECONDS),
 }
+# Messaging Services (issue 11): finish set-ups and number releases a Twilio failure left.
+CELERY_BEAT_SCHEDULE["messaging-services-sweep"] = {
+    "task": "broadcasts.tasks.messaging_services_sweep",
+    "schedule": 10 * 60.0,
+}
 
 # Voice broadcasts (US and Canada): the longest recording staff may make by phone (seconds),
 # how many times a busy or unanswered number is dialed again and how long after, and the
@@ -343,6 +348,15 @@ REGISTRATION_REFRESH_SECONDS = env_int("REGISTRATION_REFRESH_SECONDS", 15 * 60, 
 CELERY_BEAT_SCHEDULE["registration-refresh"] = {
     "task": "broadcasts.registration.tasks.registrations_refresh",
     "schedule": float(REGISTRATION_REFRESH_SECONDS),
+}
+
+# Conversations (issue 13): how often the navigation's unread count is asked for (seconds),
+# and the hourly email of new conversations to staff who opt in.
+CONVERSATIONS_POLL_SECONDS = env_int("CONVERSATIONS_POLL_SECONDS", 20, minimum=1)
+CELERY_IMPORTS = ["broadcasts.conversations.tasks"]
+CELERY_BEAT_SCHEDULE["conversations-digest"] = {
+    "task": "broadcasts.conversations.tasks.conversations_digest",
+    "schedule": 60 * 60.0,
 }
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
