@@ -107,6 +107,8 @@ def twilio_sms_inbound(request: HttpRequest) -> HttpResponse:
         from_e164=request.POST.get("From", ""),
         body=request.POST.get("Body", ""),
         sid=request.POST.get("MessageSid", ""),
+        # Advanced Opt-Out answered the keyword itself: one answer, not two (issue 12).
+        provider_answered=bool(request.POST.get("OptOutType")),
     )
     return _twiml(reply)
 

@@ -30,8 +30,14 @@ Status = Recipient.Status
 
 
 @conversation_joins  # each text joins its conversation (issue 13), with the answer given
-def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = "") -> str | None:
-    """Record an inbound text and answer keywords. Returns the reply text, or None."""
+def inbound_sms_handle(
+    *, to_e164: str, from_e164: str, body: str, sid: str = "", provider_answered: bool = False
+) -> str | None:
+    """Record an inbound text and answer keywords. Returns the reply text, or None.
+
+    ``provider_answered``: Twilio's Advanced Opt-Out (on the Messaging Service) has already
+    answered this keyword (the webhook carried OptOutType): the consent change is recorded
+    as usual, and no second answer is given."""
     number = (
         SendingNumber.objects.select_related("organization")
         .filter(e164=to_e164, status="active")
@@ -60,6 +66,8 @@ def inbound_sms_handle(*, to_e164: str, from_e164: str, body: str, sid: str = ""
         answer, kind = _start_reply(organization, from_e164, body.strip()), AutoReply.Kind.START
     else:
         answer, kind = help_reply_text(organization), AutoReply.Kind.HELP
+    if provider_answered:
+        return None
     optouts.auto_reply_record(organization=organization, inbound=inbound, kind=kind, text=answer)
     return answer
 

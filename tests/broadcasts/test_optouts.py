@@ -20,7 +20,7 @@ from tests.broadcasts.sms_helpers import (
     give_credits,
     sender_ready,
 )
-from tests.broadcasts.test_sms_webhooks import SENDING, inbound
+from tests.broadcasts.test_sms_webhooks import SENDING, inbound, post_signed
 from tests.factories import SendingNumberFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,22 @@ def test_stop_answers_with_the_name_and_no_more_texts(client, org, number):
     text = answer(inbound(client, "Stop"))
     assert "Demo Gym" in text and "will get no more" in text
     assert AutoReply.objects.get().kind == "stop"
+
+
+def test_a_keyword_twilios_advanced_opt_out_answered_gets_no_second_answer(client, org, number):
+    family = family_with_number(org, e164=PARENT)
+    params = {
+        "From": PARENT,
+        "To": SENDING,
+        "Body": "STOP",
+        "OptOutType": "STOP",
+        "MessageSid": "SM2",
+    }
+    response = post_signed(client, "broadcasts:twilio_sms", params)
+    assert answer(response) == ""
+    assert family.phone_numbers.get().sms_opt_in is False
+    assert OptOut.objects.filter(organization=org, e164=PARENT).exists()
+    assert not AutoReply.objects.exists()
 
 
 def test_the_organizations_own_help_and_stop_texts_are_used(client, org, number):
