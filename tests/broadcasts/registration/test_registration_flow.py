@@ -437,3 +437,10 @@ def test_a_request_twilio_refuses_outright_stays_a_draft_with_its_reason(
     assert "Twilio refused it" in response.content.decode()
     assert step(org, Step.Kind.PROFILE).status == Step.Status.DRAFT
     assert credits_balance(organization=org) == 1000
+
+
+def test_the_sms_and_voice_page_links_admins_to_the_registration(admin_web, staff_client):
+    link = reverse("broadcasts:registration")
+    assert link in admin_web.get(reverse("credits:sms_voice_settings")).content.decode()
+    staff_page = staff_client.get(reverse("credits:sms_voice_settings"))
+    assert staff_page.status_code != 200 or link not in staff_page.content.decode()
