@@ -100,7 +100,13 @@ def import_start(*, directory_import: DirectoryImport, actor: Any, actor_label: 
     """Queue a previewed import; the admin who starts it is who the consent events name."""
     locked = DirectoryImport.objects.select_for_update().get(pk=directory_import.pk)
     status_move(locked, Status.QUEUED)
-    locked.mapping = {**locked.mapping, "started_by": actor.pk, "started_by_label": actor_label}
+    # The chunk size is the import's own, so a restarted task cuts the file the same way.
+    locked.mapping = {
+        **locked.mapping,
+        "started_by": actor.pk,
+        "started_by_label": actor_label,
+        "chunk_size": chunk_size(),
+    }
     locked.save(update_fields=["status", "mapping"])
     directory_import.status, directory_import.mapping = locked.status, locked.mapping
     pk = locked.pk
@@ -119,7 +125,7 @@ def import_run(*, directory_import_id: int) -> dict[str, int]:
     groups = groups_for(
         organization=imported.organization, parsed=parse_text(imported.content), config=config
     )
-    size = chunk_size()
+    size = imported.mapping.get("chunk_size") or chunk_size()
     chunks = [groups[start : start + size] for start in range(0, len(groups), size)]
     if imported.chunks_total != len(chunks) or imported.families_total != len(groups):
         DirectoryImport.objects.filter(pk=imported.pk).update(

@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from families.importing import apply, cells, mapping
-from families.importing import tasks as _registers_the_task  # noqa: F401 (the web process)
 from families.importing.forms import MappingForm, UploadForm
 from families.importing.models import DirectoryImport
 from families.importing.parse import ImportFileError, max_bytes, parse_text
