@@ -38,6 +38,8 @@ from families.services import actor_label_for, consent_record, policy_current
 from smsvoice.models import Organization
 
 Source = ConsentEvent.Source
+# The sources of an opt-out that put the number on the STOP list; START undoes any of them.
+REVOCATION_SOURCES = frozenset({Source.KEYWORD, Source.REPLY, Source.REVIEW, Source.CARRIER})
 
 
 @transaction.atomic

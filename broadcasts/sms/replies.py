@@ -157,6 +157,7 @@ def _turned_off_by_stop(organization: Organization, e164: str) -> list[PhoneNumb
             .order_by("-created_at", "-id")
             .first()
         )
-        if last and not last.opted_in and last.source == ConsentEvent.Source.KEYWORD:
+        # Any revocation START undoes: a STOP, words, a reply staff confirmed, the carrier's.
+        if last and not last.opted_in and last.source in optouts.REVOCATION_SOURCES:
             found.append(number)
     return found

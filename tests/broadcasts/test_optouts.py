@@ -148,6 +148,15 @@ def test_one_confirmation_per_revocation(client, org, number):
     assert ConsentEvent.objects.filter(e164=PARENT, opted_in=False).count() == 3
 
 
+@pytest.mark.parametrize("words", ["stop texting me", "STOP"])
+def test_start_undoes_a_revocation_in_words_or_a_stop(client, org, number, words):
+    family = family_with_number(org, e164=PARENT)
+    inbound(client, words)
+    assert "subscribed to Demo Gym texts again" in answer(inbound(client, "START"))
+    assert family.phone_numbers.get().sms_opt_in is True
+    assert not OptOut.objects.exists()
+
+
 def test_a_reply_that_is_no_revocation_changes_nothing(client, org, number):
     family = family_with_number(org, e164=PARENT)
     assert answer(inbound(client, "don't stop the lessons!")) == ""

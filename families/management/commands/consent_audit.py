@@ -18,11 +18,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import OuterRef, Subquery
 
 from broadcasts.models import VoiceOptOut
+from broadcasts.sms.optouts import REVOCATION_SOURCES
 from families.models import ConsentEvent, OptOut, PhoneNumber
 from smsvoice.models import Organization
 
-Source = ConsentEvent.Source
-REVOCATIONS = frozenset({Source.KEYWORD, Source.REPLY, Source.REVIEW, Source.CARRIER})
+REVOCATIONS = REVOCATION_SOURCES
 
 
 class Command(BaseCommand):
