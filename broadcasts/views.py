@@ -393,7 +393,7 @@ def outbox_reply(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{sender} replied; the automatic answer was: {reply}")
     else:
         messages.info(
-            request, f"{sender} replied. It is logged; messaging is one-way, so no answer is sent."
+            request, f"{sender} replied; the text is in the Messenger for staff to answer."
         )
     return redirect("broadcasts:outbox")
 

@@ -1,4 +1,5 @@
-"""The words a phone can text back. Messaging is one-way: anything else gets no reply.
+"""The words a phone can text back. Anything else gets no automatic reply: it reaches staff
+in its conversation (``broadcasts.conversations``).
 
 A keyword is the whole message, one word, in any case, with surrounding spaces and
 punctuation ignored: "Stop", " stop.", "STOP!" are STOP; "STOP please" is not a keyword.

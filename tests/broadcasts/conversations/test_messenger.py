@@ -172,3 +172,65 @@ def test_a_reply_to_an_opted_out_number_without_stop_is_refused(client, org, rea
     conversation = Conversation.objects.get()
     page = jo_client.get(reverse("conversations:detail", args=[conversation.pk])).content
     assert b"has not opted in" in page
+
+
+def test_a_reply_that_may_revoke_is_flagged_and_opting_out_is_one_click(
+    client, org, ready, jo, jo_client
+):
+    from families.models import OptOut, RevocationReview
+
+    family_with_number(org, e164=PHONE)
+    text_in(client, "Please cancel Emma's enrollment")
+    conversation = Conversation.objects.get()
+    detail = reverse("conversations:detail", args=[conversation.pk])
+    page = jo_client.get(detail).content.decode()
+    assert 'data-testid="revocation-review"' in page
+    assert "Opt this number out" in page and "Not a revocation" in page
+    review = RevocationReview.objects.get()
+    jo_client.post(
+        reverse("conversations:review", args=[conversation.pk, review.pk]), {"action": "opt_out"}
+    )
+    review.refresh_from_db()
+    assert review.verdict == RevocationReview.Verdict.OPTED_OUT
+    assert review.decided_by == jo.user
+    assert OptOut.objects.filter(organization=org, e164=PHONE).exists()
+    page = jo_client.get(detail).content.decode()
+    assert 'data-testid="revocation-decided"' in page and 'name="text"' not in page
+
+
+def test_not_a_revocation_is_recorded_and_changes_no_consent(client, org, ready, jo, jo_client):
+    from families.models import OptOut, RevocationReview
+
+    family_with_number(org, e164=PHONE)
+    text_in(client, "Can we cancel the trial class")
+    conversation = Conversation.objects.get()
+    review = RevocationReview.objects.get()
+    url = reverse("conversations:review", args=[conversation.pk, review.pk])
+    jo_client.post(url, {"action": "dismiss"})
+    review.refresh_from_db()
+    assert (review.verdict, review.decided_by) == (RevocationReview.Verdict.NOT_REVOCATION, jo.user)
+    assert not OptOut.objects.exists()
+    again = jo_client.post(url, {"action": "opt_out"}, follow=True).content.decode()
+    assert "already decided" in again and not OptOut.objects.exists()
+    page = jo_client.get(reverse("conversations:detail", args=[conversation.pk])).content
+    assert b'name="text"' in page  # still texted: the reply box is there
+
+
+def test_family_and_staff_pages_have_a_communication_section(
+    client, org, ready, jo, jo_client, django_capture_on_commit_callbacks
+):
+    family = family_with_number(org, e164=PHONE, name="Garcia")
+    text_in(client, "Is practice on?")
+    conversation = Conversation.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        jo_client.post(reverse("conversations:reply", args=[conversation.pk]), {"text": "Yes"})
+    page = jo_client.get(reverse("families:family_detail", args=[family.pk])).content.decode()
+    assert 'id="communication"' in page
+    assert reverse("conversations:detail", args=[conversation.pk]) in page
+    assert 'data-testid="communication-history"' in page and "Reply</span> " in page
+    staff_page = jo_client.get(reverse("families:staff_detail", args=[jo.pk])).content.decode()
+    assert 'id="communication"' in staff_page and "No replies from these numbers yet" in staff_page
+    jo.can_view_text_logs = False
+    jo.save()
+    hidden = jo_client.get(reverse("families:family_detail", args=[family.pk])).content.decode()
+    assert 'id="communication"' not in hidden
