@@ -74,11 +74,46 @@ def _end_user(*, sid: str, name: str, kind: str, attributes: Mapping[str, Any]) 
     return user.sid
 
 
+def _address_document(*, known: dict[str, str], name: str, address: Mapping[str, str]) -> bool:
+    """The business address as Trust Hub wants it: an Address (api.twilio.com) referenced by a
+    ``customer_profile_address`` supporting document. Updated in place on a resubmission;
+    True when the document is new (and must still be assigned to the profile)."""
+    client = twilio_client()
+    fields = {
+        "customer_name": name,
+        "street": address["street"],
+        "city": address["city"],
+        "region": address["region"],
+        "postal_code": address["postal_code"],
+        "iso_country": address["iso_country"],
+    }
+    if known.get("address"):
+        # An address keeps its country; the rest can be corrected in place.
+        changes = {k: v for k, v in fields.items() if k != "iso_country"}
+        provider_call(lambda: client.addresses(known["address"]).update(**changes))
+    else:
+        known["address"] = provider_call(lambda: client.addresses.create(**fields)).sid
+    documents = client.trusthub.v1.supporting_documents
+    attributes = {"address_sids": known["address"]}
+    if known.get("address_document"):
+        document = known["address_document"]
+        provider_call(lambda: documents(document).update(attributes=attributes))
+        return False
+    created = provider_call(
+        lambda: documents.create(
+            friendly_name=f"{name}: address", type="customer_profile_address", attributes=attributes
+        )
+    )
+    known["address_document"] = created.sid
+    return True
+
+
 def profile_submit(
     *,
     name: str,
     email: str,
     business: Mapping[str, Any],
+    address: Mapping[str, str],
     representative: Mapping[str, Any],
     a2p: Mapping[str, Any],
     sole_proprietor: bool,
@@ -114,9 +149,11 @@ def profile_submit(
         kind="authorized_representative_1",
         attributes=representative,
     )
+    fresh_address = _address_document(known=known, name=name, address=address)
     for sid, fresh in (
         (known["business_user"], fresh_business),
         (known["representative_user"], fresh_person),
+        (known["address_document"], fresh_address),
     ):
         if fresh:
             provider_call(

@@ -260,9 +260,10 @@ def _profile_send(step: RegistrationStep, registration: TextingRegistration) -> 
     info = registration_provider().profile_submit(
         name=business["legal_name"],
         email=business["contact_email"],
-        business=_business_attributes(business),
-        representative=_representative_attributes(business),
-        a2p=_a2p_attributes(business),
+        business=business_attributes(business),
+        address=address_of(business),
+        representative=representative_attributes(business),
+        a2p=a2p_attributes(business),
         sole_proprietor=sole,
         status_callback=settings.SITE_URL + reverse("broadcasts:registration_callback"),
         ids=step.provider_ids,
@@ -274,7 +275,7 @@ def _profile_send(step: RegistrationStep, registration: TextingRegistration) -> 
     logger.info("registration of organization %s: profile %s submitted", organization.pk, info.sid)
 
 
-def _business_attributes(business: dict) -> dict:
+def business_attributes(business: dict) -> dict:
     sole = business["brand_kind"] == "sole_proprietor"
     attributes = {
         "business_name": business["legal_name"],
@@ -282,13 +283,6 @@ def _business_attributes(business: dict) -> dict:
         "business_industry": "EDUCATION",
         "business_regions_of_operation": "USA_AND_CANADA",
         "website_url": business["website"],
-        "business_address": {
-            "street": business["street"],
-            "city": business["city"],
-            "region": business["state"],
-            "postal_code": business["postal_code"],
-            "iso_country": "US",
-        },
     }
     if not sole:
         attributes.update(
@@ -299,7 +293,17 @@ def _business_attributes(business: dict) -> dict:
     return attributes
 
 
-def _representative_attributes(business: dict) -> dict:
+def address_of(business: dict) -> dict:
+    return {
+        "street": business["street"],
+        "city": business["city"],
+        "region": business["state"],
+        "postal_code": business["postal_code"],
+        "iso_country": "US",
+    }
+
+
+def representative_attributes(business: dict) -> dict:
     return {
         "first_name": business["contact_first_name"],
         "last_name": business["contact_last_name"],
@@ -310,8 +314,10 @@ def _representative_attributes(business: dict) -> dict:
     }
 
 
-def _a2p_attributes(business: dict) -> dict:
-    return {"company_type": "private"}
+def a2p_attributes(business: dict) -> dict:
+    """The A2P messaging profile: a school is a private company or a non-profit."""
+    non_profit = business.get("business_type") == "Non-profit Corporation"
+    return {"company_type": "non-profit" if non_profit else "private"}
 
 
 def _brand_send(step: RegistrationStep, profile: RegistrationStep) -> None:

@@ -1,5 +1,6 @@
-"""The stand-in's registration hosts: Trust Hub (trusthub.twilio.com/v1) and the A2P 10DLC and
-toll-free parts of messaging.twilio.com/v1.
+"""The stand-in's registration hosts: Trust Hub (trusthub.twilio.com/v1), the A2P 10DLC and
+toll-free parts of messaging.twilio.com/v1, and the Addresses of api.twilio.com a business
+profile's address document points at.
 
 It keeps each registration's state the way Twilio does, and slowly: a customer profile or
 trust product is ``draft`` until submitted (``Status=pending-review``), a brand ``PENDING``, a
@@ -13,6 +14,7 @@ campaign ``PENDING``, a toll-free verification ``PENDING_REVIEW``; each goes "in
     standin.registration.fail(sid, 30558, after=0.5)
     standin.registration.approve(sid)
     standin.registration.resources                    # sid -> Resource (kind, fields, status)
+    standin.registration.end_users, .documents, .addresses   # what the business profile holds
 
 A resubmission (brand update, toll-free update, profile submitted again) takes the kind's next
 scripted outcome. Customer profiles and trust products created with a StatusCallback have each
@@ -76,6 +78,8 @@ REQUIRED = {
     "profile": ("FriendlyName", "Email", "PolicySid"),
     "trust_product": ("FriendlyName", "Email", "PolicySid"),
     "end_user": ("FriendlyName", "Type"),
+    "document": ("FriendlyName", "Type"),
+    "address": ("CustomerName", "Street", "City", "Region", "PostalCode", "IsoCountry"),
     "brand": ("CustomerProfileBundleSid", "A2PProfileBundleSid"),
     "campaign": (
         "BrandRegistrationSid",
@@ -157,6 +161,8 @@ class RegistrationHost:
         with self._lock:
             self.resources: dict[str, Resource] = {}
             self.end_users: dict[str, dict[str, Any]] = {}
+            self.documents: dict[str, dict[str, Any]] = {}
+            self.addresses: dict[str, dict[str, str]] = {}
             self._scripts: dict[str, deque[Outcome]] = {}
             self._default: Outcome | None = None
 
@@ -251,6 +257,14 @@ class RegistrationHost:
             ("POST", f"/v1/TrustProducts/{sid}/Evaluations", self._evaluate("trust_product")),
             ("POST", "/v1/EndUsers", self._end_user_create),
             ("POST", f"/v1/EndUsers/{sid}", self._end_user_update),
+            ("POST", "/v1/SupportingDocuments", self._document_create),
+            ("POST", f"/v1/SupportingDocuments/{sid}", self._document_update),
+            ("POST", "/2010-04-01/Accounts/{account}/Addresses.json", self._address_create),
+            (
+                "POST",
+                f"/2010-04-01/Accounts/{{account}}/Addresses/{sid}.json",
+                self._address_update,
+            ),
             ("POST", "/v1/a2p/BrandRegistrations", self._brand_create),
             ("GET", f"/v1/a2p/BrandRegistrations/{sid}", self._fetch("brand")),
             ("POST", f"/v1/a2p/BrandRegistrations/{sid}", self._resubmit("brand")),
@@ -310,8 +324,9 @@ class RegistrationHost:
             status = form.pop("Status", None)
             resource.fields.update(form)
             if status == "pending-review":
-                if resource.kind == "profile" and len(resource.assignments) < 2:
-                    return _error(400, 22214, "The bundle is missing required end users")
+                # Business information, authorized representative, address document.
+                if resource.kind == "profile" and len(resource.assignments) < 3:
+                    return _error(400, 22214, "The bundle is missing required items")
                 self._submit(resource)
             return web.json_response(self._json(resource))
 
@@ -366,6 +381,43 @@ class RegistrationHost:
             form["Attributes"] = json.loads(form["Attributes"] or "{}")
         self.end_users[sid].update(form)
         return web.json_response({"sid": sid, **_lower(self.end_users[sid])})
+
+    async def _document_create(self, request: web.Request) -> web.Response:
+        form = await self._form(request)
+        missing = self._missing("document", form)
+        if missing:
+            return missing
+        sid = f"RD{random.getrandbits(128):032x}"
+        document = _flat(form)
+        document["Attributes"] = json.loads(document.get("Attributes") or "{}")
+        self.documents[sid] = document
+        return web.json_response({"sid": sid, **_lower(document)}, status=201)
+
+    async def _document_update(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        if sid not in self.documents:
+            return _not_found(request.path)
+        form = _flat(await self._form(request))
+        if "Attributes" in form:
+            form["Attributes"] = json.loads(form["Attributes"] or "{}")
+        self.documents[sid].update(form)
+        return web.json_response({"sid": sid, **_lower(self.documents[sid])})
+
+    async def _address_create(self, request: web.Request) -> web.Response:
+        form = await self._form(request)
+        missing = self._missing("address", form)
+        if missing:
+            return missing
+        sid = f"AD{random.getrandbits(128):032x}"
+        self.addresses[sid] = _flat(form)
+        return web.json_response({"sid": sid, **_lower(self.addresses[sid])}, status=201)
+
+    async def _address_update(self, request: web.Request) -> web.Response:
+        sid = request.match_info["sid"]
+        if sid not in self.addresses:
+            return _not_found(request.path)
+        self.addresses[sid].update(_flat(await self._form(request)))
+        return web.json_response({"sid": sid, **_lower(self.addresses[sid])})
 
     async def _brand_create(self, request: web.Request) -> web.Response:
         form = await self._form(request)

@@ -1,7 +1,8 @@
 """Our real registration requests, as the gateway sends them, checked against Twilio's own
 descriptions of the hosts they go to: Prism serving twilio_trusthub_v1.json (the business
-profile, end users, assignments, evaluations, the A2P trust product) and twilio_messaging_v1.json
-(brand, campaign, toll-free verification), with --errors (a request the description does not
+profile, end users, the address document, assignments, evaluations, the A2P trust product),
+twilio_api_v2010.json (the business's Address) and twilio_messaging_v1.json (brand, campaign,
+toll-free verification), with --errors (a request the description does not
 allow is a 422). The fields come from the services' own builders, from answers the forms
 accepted, so what is checked is what an admin's submission sends.
 
@@ -69,6 +70,7 @@ def prisms(prism_for, settings):
     settings.TWILIO_AUTH_TOKEN = "contract-test-token"
     settings.TWILIO_MESSAGING_API_BASE = prism_for("twilio_messaging_v1.json")
     settings.TWILIO_TRUSTHUB_API_BASE = prism_for("twilio_trusthub_v1.json")
+    settings.TWILIO_API_BASE = prism_for("twilio_api_v2010.json")  # the business's Address
     settings.SMS_BACKEND = "twilio"
     gateway.reset_client()
     yield
@@ -100,9 +102,10 @@ def test_the_business_profile_and_trust_product_requests_are_what_trust_hub_acce
         lambda: registration.profile_submit(
             name=business["legal_name"],
             email=business["contact_email"],
-            business=services._business_attributes(business),
-            representative=services._representative_attributes(business),
-            a2p=services._a2p_attributes(business),
+            business=services.business_attributes(business),
+            address=services.address_of(business),
+            representative=services.representative_attributes(business),
+            a2p=services.a2p_attributes(business),
             sole_proprietor=False,
             status_callback="https://app.example/broadcasts/webhooks/twilio/registration/",
             ids={},
@@ -117,13 +120,16 @@ def test_a_resubmitted_profile_updates_the_end_users_twilio_has(prisms, answers)
     ids = {"profile": BUNDLE, "trust_product": BUNDLE}
     ids |= {k: "IT" + "0123456789abcdef" * 2 for k in ("business_user", "representative_user")}
     ids["a2p_user"] = "IT" + "0123456789abcdef" * 2
+    ids["address"] = "AD" + "0123456789abcdef" * 2
+    ids["address_document"] = "RD" + "0123456789abcdef" * 2
     accepted(
         lambda: registration.profile_submit(
             name=business["legal_name"],
             email=business["contact_email"],
-            business=services._business_attributes(business),
-            representative=services._representative_attributes(business),
-            a2p=services._a2p_attributes(business),
+            business=services.business_attributes(business),
+            address=services.address_of(business),
+            representative=services.representative_attributes(business),
+            a2p=services.a2p_attributes(business),
             sole_proprietor=False,
             status_callback="https://app.example/cb",
             ids=ids,

@@ -181,6 +181,15 @@ def test_a_10dlc_registration_goes_through_profile_brand_and_campaign_to_approve
     business = next(u for u in users if u["Type"] == "customer_profile_business_information")
     assert business["Attributes"]["business_registration_number"] == "12-3456789"
     assert business["Attributes"]["business_industry"] == "EDUCATION"
+    address = next(iter(standin.registration.addresses.values()))
+    assert (address["Street"], address["Region"], address["PostalCode"]) == (
+        "1 Main Street",
+        "IL",
+        "62701",
+    )
+    document = next(iter(standin.registration.documents.values()))
+    assert document["Type"] == "customer_profile_address"
+    assert document["Attributes"]["address_sids"] in standin.registration.addresses
 
     refresh_until(org, Step.Kind.PROFILE, Step.Status.APPROVED)
     refresh_until(org, Step.Kind.BRAND, Step.Status.APPROVED)
@@ -444,3 +453,36 @@ def test_the_sms_and_voice_page_links_admins_to_the_registration(admin_web, staf
     assert link in admin_web.get(reverse("credits:sms_voice_settings")).content.decode()
     staff_page = staff_client.get(reverse("credits:sms_voice_settings"))
     assert staff_page.status_code != 200 or link not in staff_page.content.decode()
+
+
+def test_a_refused_business_profile_is_corrected_in_place_and_resubmitted(
+    admin_web, org, admin, local_number, standin
+):
+    fund(org, 1000)
+    standin.registration.script(
+        "profile", fail(22215, reason="Business name does not match the EIN"), approve(after=0.05)
+    )
+    standin.registration.script("trust_product", approve(after=0.05), approve(after=0.05))
+    submit(admin_web)
+    failed = refresh_until(org, Step.Kind.PROFILE, Step.Status.FAILED)
+    page = admin_web.get(reverse("broadcasts:registration")).content.decode()
+    assert "Business name does not match the EIN" in page  # Twilio's words for unknown codes
+    users_before = set(standin.registration.end_users)
+    profile = standin.registration.resources[failed.provider_sid]
+    assignments_before = list(profile.assignments)
+
+    url = reverse("broadcasts:registration_resubmit", args=[failed.pk])
+    data = {**business_form(legal_name="Demo Gymnastics LLC"), **campaign_form()}
+    assert admin_web.post(url, data).status_code == 302
+
+    assert set(standin.registration.end_users) == users_before  # updated, not created again
+    assert profile.assignments == assignments_before
+    business = next(
+        u
+        for u in standin.registration.end_users.values()
+        if u["Type"] == "customer_profile_business_information"
+    )
+    assert business["Attributes"]["business_name"] == "Demo Gymnastics LLC"
+    refresh_until(org, Step.Kind.PROFILE, Step.Status.APPROVED)
+    assert step(org, Step.Kind.BRAND).status != Step.Status.DRAFT
+    assert credits_balance(organization=org) == 1000 - FEE_CREDITS
