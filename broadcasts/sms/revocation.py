@@ -12,32 +12,35 @@ consent event a reading causes, so evidence says which rules read the words):
    case and punctuation) is a revocation (``keywords.keyword_of``), and so is a common
    misspelling of one on its own ("stopp", "unsubcribe") or a foreign word for it ("alto",
    "basta", "no más", "arrêt").
-2. Words that keep a per-se word from revoking are set aside first: a negation before it in
-   the same clause ("don't stop the lessons!", "the kids can't stop talking about it"; but
-   "why don't you stop texting me" still revokes).
-3. A clear revocation in words revokes, wherever it is in the message:
+2. A message that starts with STOP revokes ("STOP!!! wrong number", "Stop. I never signed
+   up"), unless it is "stop by|in|at|for|over" or about a class or a payment ("Stop charging
+   my card": rule 5). "Can you stop?", "would you please stop" (asking the sender, with
+   nothing after but "please", "now", "it"…) revoke too.
+3. Words that keep a per-se word from revoking are set aside first: "end" of time ("the
+   end", "end of", "end time", "end early", "end at"), and a negation before the word in the
+   same clause ("don't stop the lessons!", "the kids can't stop talking about it"; but "why
+   don't you stop texting me" still revokes).
+4. A clear revocation in words revokes, wherever it is in the message:
    "stop/quit/end/cancel texting|sending|calling|messaging|contacting…", "stop/cancel (all|
    these|my…) texts|messages|alerts|calls|subscription", "please stop", "stop please|now|it|
-   all", "just stop", "unsubscribe", "opt out" / "opt me out", "revoke", "don't text|call|
-   message|contact me", "don't want (these) texts", "no more texts|messages|calls", "remove
-   me", "take me off your list", "delete my number", "leave me alone", "wrong number", a
-   message that starts with STOP ("STOP!!! wrong number", "Stop. I never signed up").
-4. Uses of the per-se words that are not about messages are set aside: "stop by|in|at|for|
-   over", "bus stop", "non-stop"; "end" of time ("the end", "end of", "end time", "ends at",
-   "end early", and any "when/what time … end").
+   all", "just stop", "unsubscribe", "opt out" / "opt me out" / "opt out of (these) texts",
+   "revoke", "don't text|call|message|contact me", "don't want (these) texts", "no more
+   texts|messages|calls", "remove me", "take me off your list", "delete my number", "leave
+   me alone", "wrong number". Then uses of the words that are not about messages are set
+   aside: "stop by|in|at|for|over", "bus stop", "non-stop", any "when/what time … end".
 5. A per-se word that is left (stop, quit, end, cancel) decides by its context:
-   - about a class (lesson, class, practice, session, booking, enrollment, membership,
-     account, a weekday, today, tomorrow…), in a question, or as "to cancel"/"to quit"
-     ("can I cancel Tuesday's lesson?", "my son wants to quit gymnastics", "we have to
-     cancel"): **unclear**, kept for staff. The law names these words, but a parent
-     cancelling a lesson has not asked to stop texts; silently opting them out would cut
-     them off from closures, and silently ignoring it would risk the law, so a person
-     decides (well inside the 10 business days);
-   - otherwise ("ok quit", "I said end", "cancel!! cancel!!"): **revoke**, as the law says.
+   - about a class or a payment (lesson, class, practice, session, booking, enrollment,
+     membership, account, team, card, fees, a weekday, today, tomorrow…), in a question,
+     or as "to cancel"/"to quit" ("can I cancel Tuesday's lesson?", "my son wants to quit
+     gymnastics", "we have to cancel"): **unclear**, kept for staff. The law names these
+     words, but a parent cancelling a lesson has not asked to stop texts; silently
+     opting them out would cut them off from closures, and silently ignoring it would
+     risk the law, so a person decides (well inside the 10 business days);
+   - otherwise ("ok quit", "I said end", "yes stop"): **revoke**, as the law says.
 6. No per-se word: words that may mean "no more" but not surely ("not interested", "I never
-   signed up", "too many texts", "why do I get these", "spam", "how did you get my number")
-   are **unclear**; anything else ("who is this?", "see you Saturday", "yes", "no") is
-   **not** a revocation.
+   signed up", "too many texts", "why do I get these", "spam", "how did you get my number",
+   "opt out of picture day", "remove me from the waitlist") are **unclear**; anything else
+   ("who is this?", "see you Saturday", "yes", "no") is **not** a revocation.
 
 A reply "names calls" when it says call/calls/calling/phone/voicemail/ring (or "llamar…"):
 such a revocation stops voice broadcasts too (a voice opt-out, as pressing 9 does). Every
@@ -54,7 +57,7 @@ from dataclasses import dataclass
 
 from broadcasts.sms.keywords import Keyword, keyword_of
 
-RULES_VERSION = "revocation rules v1 (FCC 2025-04-11)"
+RULES_VERSION = "revocation rules v2 (FCC 2025-04-11)"
 
 
 class Verdict(enum.Enum):
@@ -96,7 +99,8 @@ CLASS = (
     r"payments?|autopay|spot|slot|account|team|meet|recital|rehearsal|gymnastics|swim(?:ming)?|"
     r"dance|ballet|karate|taekwondo|judo|tumbling|cheer|program|course|semester|term|today|"
     r"tomorrow|tonight|week|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|pm|am|o'?clock)"
+    r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|pm|am|o'?clock|card|charg\w*|billing|bill|"
+    r"fees?|refunds?|invoices?|picture\s+day|photos?|fundraiser|event|trip)"
 )
 CALLS = (
     r"\b(?:call|calls|calling|called|phone\s+calls?|voicemails?|ring|ringing|robocalls?|llam\w*)\b"
@@ -176,7 +180,10 @@ _CLEAR = [
     ),
     (rf"\bstop\s+{FILLER}\s*(?:[.!]|$)", "“stop please”, “stop it”, “stop now”"),
     (r"\bunsubscribe\b|\bunsub\b", "the word unsubscribe"),
-    (r"\boptout\b", "the words opt out"),
+    (
+        rf"\boptout\b(?!\s+of\b)|\boptout\s+of\s+(?:{DET}\s+){{0,3}}{MSG}\b",
+        "the words opt out",
+    ),
     (r"\brevoke\b|\brevoking\b", "the word revoke"),
     (r"\bstopall\b", "the word stopall"),
     (
@@ -213,23 +220,25 @@ _CLEAR = [
         r"\bwrong\s+(?:number|person|phone)\b|\bnot\s+(?:my|the\s+right)\s+number\b",
         "“wrong number”",
     ),
-    (r"^stop\b(?!\s+(?:by|in|at|for|over)\b)", "starts with STOP"),
 ]
 _CLEAR = [(re.compile(pattern), why) for pattern, why in _CLEAR]
 
 # Per-se words used in a sense that is not about messages (rule 4): set aside.
+_END_OF_TIME = re.compile(
+    r"\b(?:the|an|at|by|till|until|til|before|after|towards?|near)\s+end\b|\bend\s+(?:of|"
+    r"time|times|date|dates|early|late|at|by|on|soon|today|tonight|up|result|game)\b"
+)
 _NOT_ABOUT_MESSAGES = [
     re.compile(r"\bstop\s+(?:by|in|at|for|over|off)\b"),
     re.compile(r"\b(?:bus|pit|one|full|non|first|last|next)\s*-?\s*stop\b"),
-    re.compile(
-        r"\b(?:the|an|at|by|till|until|til|before|after|towards?|near)\s+end\b|\bend\s+(?:of|"
-        r"time|times|date|dates|early|late|at|by|on|soon|today|tonight|up|result|game)\b"
-    ),
     re.compile(r"\b(?:when|what\s+time|how\s+long|what\s+day)\b[^.!?]*\bend\b"),
 ]
+_STARTS_WITH_STOP = re.compile(r"^stop\b(?!\s+(?:by|in|at|for|over|off)\b)")
+_ONLY_STOP = re.compile(rf"^stop(?:\s+{FILLER})*[\s.?!]*$")
 
 _MAYBE = [
     (r"\bnot\s+interested\b", "“not interested”"),
+    (r"\boptout\s+of\b", "opts out of something (what?)"),
     (r"\b(?:remove|take|delete)\s+(?:me|us|my\s+number)\b", "asks to be removed (from what?)"),
     (r"\bnever\s+(?:signed|sign)\s+up\b|\bdidnt\s+(?:sign|subscribe|ask)\b", "never signed up"),
     (r"\btoo\s+many\s+(?:texts?|messages?|msgs?|calls?)\b", "too many texts"),
@@ -271,10 +280,15 @@ def revocation_read(body: str) -> Reading:
         return Reading(Verdict.NOT, "empty")
     if _words_only(text) in _ALONE_REVOKE:
         return Reading(Verdict.REVOKE, "an opt-out word on its own", calls)
-    text = _ASKING.sub(" ", text)
+    about_class = re.search(rf"\b{CLASS}\b", text) is not None
+    if _STARTS_WITH_STOP.search(text) and not about_class:
+        return Reading(Verdict.REVOKE, "starts with STOP", calls)
+    text = _END_OF_TIME.sub(" ", _ASKING.sub(" ", text)).strip()
+    if _ONLY_STOP.search(text):
+        return Reading(Verdict.REVOKE, "asks to stop", calls)
     text = _NEGATED.sub(r"\1kept_\2", text)  # "dont stop" -> "dont kept_stop": no word
     for pattern, why in _CLEAR:
-        if pattern.search(text.strip()):
+        if pattern.search(text):
             return Reading(Verdict.REVOKE, why, calls)
     for pattern in _NOT_ABOUT_MESSAGES:
         text = pattern.sub(" ", text)

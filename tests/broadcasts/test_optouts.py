@@ -9,6 +9,7 @@ from django.urls import reverse
 from broadcasts.models import InboundMessage, OutboxMessage, Recipient, VoiceOptOut
 from broadcasts.sms.compose import broadcast_create, broadcast_preview
 from broadcasts.sms.optouts import revocation_confirm, revocation_dismiss
+from broadcasts.sms.revocation import RULES_VERSION
 from credits.models import LedgerEntry
 from families.models import AutoReply, ConsentEvent, OptOut, RevocationReview
 from families.services import policy_publish
@@ -132,7 +133,7 @@ def test_a_revocation_in_words_opts_out_with_the_words_quoted(client, org, numbe
     event = ConsentEvent.objects.filter(phone_number=phone).order_by("-id").first()
     assert (event.opted_in, event.source, event.words) == (False, Source.REPLY, words)
     assert event.policy == policy
-    assert "revocation rules v1" in event.note
+    assert RULES_VERSION in event.note
     assert AutoReply.objects.get().kind == "revocation"
 
 

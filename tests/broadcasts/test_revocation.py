@@ -112,6 +112,13 @@ TABLE = [
     ("Can you please stop by the front desk?", NOT),
     ("Stopped by but you were closed", NOT),
     ("Happy end of term everyone!", NOT),
+    ("At the end of the message you said 5pm, is that right?", NOT),
+    ("Can you stop charging my card twice?", UNCLEAR),
+    ("Stop charging my card", UNCLEAR),
+    ("We'd like to opt out of picture day", UNCLEAR),
+    ("I quit the team", UNCLEAR),
+    ("opt out of texts please", REVOKE),
+    ("Yes stop", REVOKE),
     ("", NOT),
 ]
 
