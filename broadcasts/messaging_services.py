@@ -190,6 +190,20 @@ def _sweep() -> dict[str, int]:
 
 # --- Australia: the alphanumeric sender ID ---------------------------------------------------
 
+
+def broadcast_senders(broadcast) -> list[str]:
+    """What Twilio shows as `From` for this broadcast's texts: its number and, when its
+    service has a sender ID, that ID too (reconciling a lost send must look under both, or a
+    text that went out from the sender ID would look unsent and be sent again)."""
+    senders = [broadcast.from_e164]
+    if broadcast.messaging_service_sid:
+        service = MessagingService.objects.filter(
+            organization_id=broadcast.organization_id, sid=broadcast.messaging_service_sid
+        ).first()
+        if service is not None and service.alpha_sender_id:
+            senders.append(service.alpha_sender_id)
+    return senders
+
 ALPHA_SENDER = re.compile(r"^[A-Za-z0-9]{3,11}$")
 
 

@@ -30,6 +30,7 @@ from broadcasts.engine.record import (
     outcomes_settle,
     sent_with_audit,
 )
+from broadcasts.messaging_services import broadcast_senders
 from broadcasts.models import Broadcast, Recipient, SendingNumber
 from broadcasts.providers import sms_provider
 from broadcasts.sms.delivery import apply_early_receipts
@@ -138,9 +139,13 @@ def carrier_opt_outs(outcomes: list[Outcome]) -> int:
 
 def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:
     since = (recipient.claimed_at or timezone.now()) - timedelta(minutes=1)
-    found = sms_provider().messages_list(
-        to=recipient.e164, from_=broadcast.from_e164, sent_after=since
-    )
+    found = [
+        message
+        for from_ in broadcast_senders(broadcast)
+        for message in sms_provider().messages_list(
+            to=recipient.e164, from_=from_, sent_after=since
+        )
+    ]
     candidates = {_field(m, "sid") for m in found if _field(m, "body") == recipient.text}
     # A message already recorded for someone else (the same text sent again) is not this one.
     candidates -= set(
@@ -168,7 +173,11 @@ def sms_reconcile(recipients: list[Recipient]) -> Counter:
     broadcast = recipients[0].broadcast
     since = min(r.claimed_at or timezone.now() for r in recipients) - timedelta(minutes=1)
     try:
-        found = sms_provider().messages_recent(from_=broadcast.from_e164, created_after=since)
+        found = [
+            message
+            for from_ in broadcast_senders(broadcast)
+            for message in sms_provider().messages_recent(from_=from_, created_after=since)
+        ]
     except ProviderError:
         counts["unreachable"] += len(recipients)
         return counts  # ask again at the next sweep

@@ -346,3 +346,52 @@ def test_staff_without_the_admin_role_cannot_change_the_sender_id(au_org, client
     client.force_login(StaffMemberFactory(organization=au_org, role="staff").user)
     response = client.post(reverse("broadcasts:alpha_sender"), {"alpha_sender": "BondiSwim"})
     assert response.status_code == 403
+
+
+def test_a_text_that_went_out_from_the_sender_id_is_found_again_when_reconciled(
+    au_org, twilio, django_capture_on_commit_callbacks
+):
+    from broadcasts.messaging_services import broadcast_senders
+    from broadcasts.models import Recipient
+    from broadcasts.providers import twilio as gateway
+    from broadcasts.sms.send import sent_sid
+    from smsvoice.celery import app
+
+    au_ready(au_org, twilio)
+    alpha_sender_set(
+        organization=au_org, alpha_sender="BondiSwim", registered=True, actor_label="A"
+    )
+    from smsvoice.models import MessageOptions
+
+    # No reply path from a sender ID: the footer must say how to opt out without replying.
+    MessageOptions.objects.update_or_create(
+        organization=au_org,
+        defaults={"header": "Bondi Swim:", "footer": "Opt out: bondi.example/stop"},
+    )
+    family = family_with_number(au_org, e164="+61491570123")
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            broadcast = broadcast_create(
+                organization=au_org,
+                sender=StaffMemberFactory(organization=au_org),
+                selection=families_selection(family),
+                text="Pool closed today",
+            )
+    finally:
+        app.conf.task_always_eager = False
+    (message,) = twilio.messages.values()
+    assert message.picked_from == "BondiSwim"  # Twilio shows the sender ID as From
+    recipient = broadcast.recipients.get(status=Recipient.Status.SENT)
+
+    # A crash before the worker recorded it: the look-up finds it instead of sending it again.
+    Recipient.objects.filter(pk=recipient.pk).update(
+        status=Recipient.Status.SENDING, provider_sid=""
+    )
+    recipient.refresh_from_db()
+    broadcast.refresh_from_db()
+    assert sent_sid(broadcast, recipient) == message.sid
+    # The sweep's bulk look-up (sms_reconcile) lists each sender's recent messages the same way.
+    assert broadcast_senders(broadcast) == ["+61491570006", "BondiSwim"]
+    recent = gateway.messages_recent(from_="BondiSwim", created_after=broadcast.created_at)
+    assert [m["sid"] if isinstance(m, dict) else m.sid for m in recent] == [message.sid]

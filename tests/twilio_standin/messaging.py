@@ -6,7 +6,9 @@ same stand-in), as on Twilio, and may be in one service only (21710 otherwise). 
 what the stand-in's Messages create sends from when a message names the service, so a test
 that creates a service and adds a number through the API then sends through it end to end.
 Deleting a service frees its numbers; releasing a number (IncomingPhoneNumbers DELETE) takes
-it out of its pool, as on Twilio.
+it out of its pool, as on Twilio. A service with an alphanumeric sender ID sends messages to
+Australian numbers (+61) from it, others from the pool (Twilio picks the sender ID where the
+destination country supports one).
 
     standin.messaging.services            # sid -> StandinService (params as sent, pool, alpha)
     standin.messaging.pool_of(sid)        # the E.164 numbers in the pool
@@ -110,6 +112,16 @@ class MessagingHost:
         with self._lock:
             service = self._services.get(sid)
             return [e164 for e164, _ in service.numbers.values()] if service else []
+
+    def alpha_sender_for(self, sid: str, to: str) -> str | None:
+        """The service's sender ID, for a destination where sender IDs are used (Australia,
+        here); None elsewhere, where a number of the pool sends."""
+        if not to.startswith("+61"):
+            return None
+        with self._lock:
+            service = self._services.get(sid)
+            senders = list(service.alpha_senders.values()) if service else []
+        return senders[0][0] if senders else None
 
     def add_routes(self, app: web.Application) -> None:
         mg = "{service:MG[0-9a-fA-F]{32}}"

@@ -804,6 +804,9 @@ class TwilioStandin(BackgroundServer):
             self._accepted.append(entry)
 
     def _pick_from(self, service: str | None, to: str) -> str | None:
+        alpha = self.messaging.alpha_sender_for(service or "", to)
+        if alpha:
+            return alpha
         with self._lock:
             pool = self._services.get(service or "")
         if not pool:
