@@ -360,7 +360,7 @@ def _family_write(request: Request, family_or_eid: Family | str, data: dict) -> 
     one transaction: any refusal leaves everything as it was."""
     organization = request._request.organization
     existing = family_or_eid if isinstance(family_or_eid, Family) else None
-    if existing is None:
+    if existing is None and family_or_eid:  # "" is a new family without an external id
         existing = Family.objects.for_org(organization).filter(external_id=family_or_eid).first()
     creating = existing is None
     numbers = _Numbers(organization, data.get("numbers", []))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -31,20 +32,18 @@ def directory_export(request: HttpRequest, kind: str) -> StreamingHttpResponse:
     return _csv_response(request.organization, kind)
 
 
-class CSVRenderer(BaseRenderer):
-    """Lets content negotiation accept text/csv; the body is streamed by the view itself."""
+class JSONForErrors(BaseContentNegotiation):
+    """The file is streamed by the view whatever the client accepts; whatever goes wrong
+    before it (403, 404) is answered in JSON, as the schema says."""
 
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes) else str(data or "").encode()
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class DirectoryExportAPI(APIView):
     permission_classes = [IsAdminOfOrganization]
-    renderer_classes = [JSONRenderer, CSVRenderer]  # errors in JSON; the file in CSV
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONForErrors
 
     @extend_schema(
         tags=["directory"],

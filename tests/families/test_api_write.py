@@ -303,3 +303,17 @@ def test_the_browser_session_may_write_too(staff_client, org):
         URL, data=json.dumps({"name": "Rivera"}), content_type="application/json"
     )
     assert response.status_code == 201
+
+
+def test_a_post_without_an_external_id_never_updates_a_page_made_family(api, org):
+    FamilyFactory(organization=org, name="Page-made")  # its external id is blank
+    response = api("post", "/api/v1/families/", {})
+    assert response.status_code == 400
+    assert response.json() == {"name": ["This field is required."]}
+    assert Family.objects.get().name == "Page-made"
+
+
+def test_export_errors_are_json_whatever_the_client_accepts(admin_client):
+    response = admin_client.get("/api/v1/export/nope/?format=csv", HTTP_ACCEPT="text/csv")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
