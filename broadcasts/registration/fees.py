@@ -7,7 +7,9 @@ ledger already shows every charge with its reason, and a school sees one balance
 two kinds of bills. A request Twilio refuses at once is refunded; a review the carriers turn
 down is not (Twilio charged for the vetting), and resubmitting after a fix costs nothing here.
 
-Twilio's monthly campaign fee is shown too; it is not charged to the organization yet.
+Twilio's monthly campaign fee is shown too and paid the same way: debited in credits once per
+calendar month while the campaign is approved (the scheduled refresh does it; a balance too low
+is tried again on the next run, and the registration page says the fee is unpaid).
 
 The amounts are Twilio's published US prices (twilio.com/en-us/sms/pricing/us, A2P 10DLC),
 in US cents; change them here when Twilio does.

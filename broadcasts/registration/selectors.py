@@ -191,3 +191,21 @@ def defaults_for(*, organization: Organization, admin: StaffMember | None) -> di
             "sample": samples[0],
         },
     }
+
+
+def campaign_fee_unpaid(*, organization: Organization) -> bool:
+    """An approved campaign whose fee for this month is not in the ledger yet."""
+    from django.utils import timezone
+
+    from broadcasts.registration.services import campaign_fee_reference
+    from credits.models import LedgerEntry
+
+    approved = Step.objects.for_org(organization).filter(
+        kind=Step.Kind.CAMPAIGN, status=Step.Status.APPROVED
+    )
+    if not approved.exists():
+        return False
+    period = timezone.localdate().replace(day=1)
+    reference = campaign_fee_reference(organization=organization, period=period)
+    paid = LedgerEntry.objects.for_org(organization).filter(kind="debit", reference=reference)
+    return not paid.exists()

@@ -8,7 +8,9 @@ toll-free number has one step, its verification.
 
 Money: the one-time fees are debited in credits when the admin submits (see
 ``broadcasts.registration.fees``), in the same transaction that records the submission;
-Twilio is called after it commits, and a request Twilio refuses at once is refunded.
+Twilio is called after it commits, and a request Twilio refuses at once is refunded. An
+approved campaign's monthly fee is debited once per calendar month by the scheduled refresh
+(``campaign_fees_charge``); short of credits, it is tried again on the next run.
 
 Every status change goes through ``step_move`` (a conditional update on the status the step
 had, so a callback and a refresh racing each other change it once) and emails the admins.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from types import ModuleType
 
 from django.conf import settings
@@ -30,7 +33,13 @@ from django.utils import timezone
 from broadcasts.providers.twilio import ProviderError
 from broadcasts.registration import fees, selectors
 from broadcasts.registration.models import RegistrationStep, TextingRegistration
-from credits.services import InsufficientCredits, credits_debit, credits_refund
+from credits.models import LedgerEntry
+from credits.services import (
+    InsufficientCredits,
+    account_for_update,
+    credits_debit,
+    credits_refund,
+)
 from smsvoice.locks import try_lock
 from smsvoice.models import Organization, StaffMember
 
@@ -550,7 +559,60 @@ def _registrations_refresh() -> dict[str, int]:
         totals["organizations"] += 1
         for name, value in registration_refresh(organization=organization).items():
             totals[name] += value
+    totals.update(campaign_fees_charge())
     return totals
+
+
+def campaign_use_case(*, organization: Organization) -> str:
+    registration = registration_get(organization=organization)
+    if registration.business.get("brand_kind") == "sole_proprietor":
+        return "SOLE_PROPRIETOR"
+    return registration.campaign.get("use_case", "LOW_VOLUME")
+
+
+def campaign_fee_reference(*, organization: Organization, period: date) -> str:
+    return f"registration-campaign-fee:{organization.pk}:{period:%Y-%m}"
+
+
+def campaign_fee_charge(*, organization: Organization, period: date) -> bool | None:
+    """Debit this month's campaign fee once (True), or say it was already paid (False) or
+    could not be paid for want of credits (None: the next run tries again). The account row
+    lock makes the check and the debit one step, whoever else runs at the same moment."""
+    reference = campaign_fee_reference(organization=organization, period=period)
+    fee = fees.monthly_fee(use_case=campaign_use_case(organization=organization))
+    credits = fees.credits_for(organization=organization, cents=fee.cents)
+    with transaction.atomic():
+        account_for_update(organization=organization)
+        paid = LedgerEntry.objects.for_org(organization).filter(
+            kind=LedgerEntry.Kind.DEBIT, reference=reference
+        )
+        if paid.exists():
+            return False
+        try:
+            credits_debit(
+                organization=organization,
+                credits=credits,
+                reference=reference,
+                memo=f"US carrier campaign fee, {period:%B %Y} ({fee.usd})",
+            )
+        except InsufficientCredits:
+            return None
+    return True
+
+
+def campaign_fees_charge(*, today: date | None = None) -> dict[str, int]:
+    """Every organization with an approved campaign pays the month's campaign fee once."""
+    period = (today or timezone.localdate()).replace(day=1)
+    counts = {"charged": 0, "unpaid": 0}
+    approved = Step.objects.filter(kind=Step.Kind.CAMPAIGN, status=Status.APPROVED)
+    for organization in Organization.objects.filter(
+        pk__in=approved.values("organization_id")
+    ).order_by("pk"):
+        result = campaign_fee_charge(organization=organization, period=period)
+        if result is None:
+            counts["unpaid"] += 1
+        counts["charged"] += result is True
+    return counts
 
 
 def callback_record(*, sid: str) -> bool:

@@ -93,6 +93,10 @@ def _context(request: HttpRequest, forms: dict) -> dict:
         if path == TextingRegistration.Path.TOLLFREE
         else fees.monthly_fee(use_case=use_case),
         "balance": credits_balance(organization=organization),
+        "monthly_credits": fees.credits_for(
+            organization=organization, cents=fees.monthly_fee(use_case=use_case).cents
+        ),
+        "campaign_fee_unpaid": selectors.campaign_fee_unpaid(organization=organization),
         "blocker": registration_blocker(organization=organization),
         "needs_registration": needs_registration(organization),
         "service_sid": selectors.messaging_service_sid(organization=organization),

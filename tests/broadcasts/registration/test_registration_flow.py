@@ -239,7 +239,8 @@ def test_a_failed_campaign_says_what_to_fix_and_is_approved_after_resubmitting(
     assert standin.registration.resources[campaign.provider_sid].fields["MessageFlow"] == flow
     assert failed.provider_sid not in standin.registration.resources  # the failed one deleted
     assert registration_blocker(organization=org) is None
-    assert credits_balance(organization=org) == 1000 - FEE_CREDITS  # resubmitting is free
+    # resubmitting is free; the approved campaign's first monthly fee (50 credits) is taken
+    assert credits_balance(organization=org) == 1000 - FEE_CREDITS - 50
 
 
 def test_the_admins_are_emailed_when_a_status_changes(
@@ -486,3 +487,38 @@ def test_a_refused_business_profile_is_corrected_in_place_and_resubmitted(
     refresh_until(org, Step.Kind.PROFILE, Step.Status.APPROVED)
     assert step(org, Step.Kind.BRAND).status != Step.Status.DRAFT
     assert credits_balance(organization=org) == 1000 - FEE_CREDITS
+
+
+def test_an_approved_campaign_pays_its_monthly_fee_once_a_month_in_credits(
+    admin_web, org, admin, local_number, standin
+):
+    from datetime import date
+
+    from credits.models import LedgerEntry
+
+    services.answers_save(
+        organization=org, business={"brand_kind": "low_volume"}, campaign={"use_case": "LOW_VOLUME"}
+    )
+    Step.objects.create(organization=org, kind=Step.Kind.CAMPAIGN, status=Step.Status.APPROVED)
+    fund(org, 40)  # the fee is 50 credits (US$1.50)
+    assert services.campaign_fees_charge(today=date(2026, 12, 2)) == {"charged": 0, "unpaid": 1}
+    assert (
+        'data-testid="campaign-fee-unpaid"'
+        in admin_web.get(reverse("broadcasts:registration")).content.decode()
+    )
+
+    fund(org, 100)
+    assert services.campaign_fees_charge(today=date(2026, 12, 2)) == {"charged": 1, "unpaid": 0}
+    assert services.campaign_fees_charge(today=date(2026, 12, 20)) == {"charged": 0, "unpaid": 0}
+    assert credits_balance(organization=org) == 140 - 50
+    assert services.campaign_fees_charge(today=date(2027, 1, 1))["charged"] == 1
+    debits = LedgerEntry.objects.for_org(org).filter(reference__startswith="registration-campaign")
+    assert sorted(e.reference.rsplit(":", 1)[1] for e in debits) == ["2026-12", "2027-01"]
+    assert services.registrations_refresh()["charged"] == 0  # beat runs it too, once
+
+
+def test_an_organization_without_an_approved_campaign_pays_no_monthly_fee(org, standin):
+    fund(org, 100)
+    Step.objects.create(organization=org, kind=Step.Kind.CAMPAIGN, status=Step.Status.IN_REVIEW)
+    assert services.campaign_fees_charge() == {"charged": 0, "unpaid": 0}
+    assert credits_balance(organization=org) == 100
