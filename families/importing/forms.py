@@ -40,6 +40,10 @@ def _choices(targets: list[Target]) -> list:
     return [("", "— Leave out —"), *groups.items()]
 
 
+def _distinct(values) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
 class MappingForm(forms.Form):
     date_order = forms.ChoiceField(
         choices=list(DATE_ORDERS.items()),
@@ -83,7 +87,7 @@ class MappingForm(forms.Form):
 
     def columns_rows(self) -> list[tuple[forms.BoundField, list[str]]]:
         return [
-            (self[f"col_{index}"], [row[index] for row in self.samples if row[index]][:3])
+            (self[f"col_{index}"], _distinct(row[index] for row in self.samples)[:3])
             for index in range(len(self.headers))
         ]
 

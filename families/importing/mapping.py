@@ -45,14 +45,14 @@ def _guardian_targets(slot: int, group: str) -> list[Target]:
 
 
 STATIC_TARGETS = [
-    Target("family_external_id", "Family id in your other system (groups rows, matches)", FAMILY),
-    Target("family_key", "Family key (groups rows of one family only)", FAMILY),
+    Target("family_external_id", "Family id (from your other system)", FAMILY),
+    Target("family_key", "Family key (only groups rows)", FAMILY),
     Target("family_name", "Family name", FAMILY),
     Target("family_status", "Family status (active / inactive)", FAMILY),
     Target("location", "Location", FAMILY),
     *_guardian_targets(1, GUARDIAN1),
     *_guardian_targets(2, GUARDIAN2),
-    Target("student_external_id", "Student id in your other system", STUDENT),
+    Target("student_external_id", "Student id (from your other system)", STUDENT),
     Target("student_first", "Student: first name", STUDENT),
     Target("student_last", "Student: last name", STUDENT),
     Target("student_name", "Student: full name", STUDENT),

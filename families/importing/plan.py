@@ -405,24 +405,6 @@ def _duplicates_warn(rows: list[RowIn]) -> None:
 # --- Grouping rows into families ---
 
 
-def shared_numbers_warn(groups: list[FamilyIn]) -> None:
-    """A number on two families of the file is allowed (a shared household line) but is worth
-    a look."""
-    first: dict[str, FamilyIn] = {}
-    for group in groups:
-        for phone in group.phones.values():
-            earlier = first.setdefault(phone.e164, group)
-            if earlier is not group:
-                group.warnings.append(
-                    Issue(
-                        phone.row,
-                        phone.column,
-                        f"{phone_display(phone.e164)} is also the number "
-                        f"of the family on row {earlier.first_row}.",
-                    )
-                )
-
-
 def groups_make(rows: list[RowIn]) -> list[FamilyIn]:
     groups: dict[str, FamilyIn] = {}
     ordered: list[FamilyIn] = []
@@ -625,7 +607,9 @@ class Planner:
         }
         self.new_locations: list[str] = []
         self.new_programs: list[str] = []
-        self.claimed: dict[Any, int] = {}  # family ref → first row of the group that took it
+        # family ref → the first row of the group that took it; number → (family ref, row)
+        self.claimed: dict[Any, int] = {}
+        self.numbers_seen: dict[str, tuple[Any, int]] = {}
         self._new = 0
 
     # -- loading --
@@ -767,8 +751,19 @@ class Planner:
             plan.action = UPDATED
         plan.state = state
         self.claimed.setdefault(state.ref, group.first_row)
+        self._shared_numbers_warn(group, state)
         self._index(state)
         return plan
+
+    def _shared_numbers_warn(self, group: FamilyIn, state: FamilyState) -> None:
+        """A number on two families of the file is allowed (a shared household line) but is
+        worth a look."""
+        for phone in group.phones.values():
+            ref, row = self.numbers_seen.setdefault(phone.e164, (state.ref, group.first_row))
+            if ref != state.ref:
+                shown = phone_display(phone.e164)
+                why = f"{shown} is also the number of the family on row {row}."
+                group.warnings.append(Issue(phone.row, phone.column, why))
 
     def state_replace(self, state: FamilyState, old_ref: Any) -> None:
         """After a group is written: the family as stored (with its rows' ids) stands for the
@@ -786,6 +781,9 @@ class Planner:
         for key, ref in list(self.student_owner.items()):
             if ref == old_ref:
                 self.student_owner[key] = state.ref
+        for key, (ref, row) in list(self.numbers_seen.items()):
+            if ref == old_ref:
+                self.numbers_seen[key] = (state.ref, row)
         self._index(state)
 
     def _refusals(self, group: FamilyIn, state: FamilyState | None) -> list[Issue]:
@@ -992,7 +990,7 @@ class Planner:
             group.warnings.append(Issue(phone.row, phone.column, why))
             return []
         kept.opt_in = True
-        return [Change("opt_in", f"{label} opted in to texts", {"field": field_id})]
+        return [Change("opt_in", f"opts {label} in to texts", {"field": field_id})]
 
 
 @dataclass
@@ -1019,9 +1017,9 @@ class Preview:
         return counts
 
     def issues(self) -> tuple[list[str], list[str]]:
-        errors = [str(i) for p in self.plans for i in sorted(p.group.errors, key=_order)]
-        warnings = [str(i) for p in self.plans for i in sorted(p.group.warnings, key=_order)]
-        return errors, self.warnings + warnings
+        errors = [i for p in self.plans for i in sorted(p.group.errors, key=_order)]
+        warnings = [i for p in self.plans for i in sorted(p.group.warnings, key=_order)]
+        return _compact(errors), self.warnings + _compact(warnings)
 
     def to_json(self) -> dict:
         errors, warnings = self.issues()
@@ -1055,6 +1053,23 @@ def plan_lines(plan: GroupPlan) -> list[tuple[int, str, str, str]]:
     return lines
 
 
+def _compact(issues: list[Issue]) -> list[str]:
+    """One line for the same words in the same column on many rows ("rows 2, 3 and 5, …")."""
+    rows: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for issue in issues:
+        rows[(issue.column, issue.message)].append(issue.row)
+    lines = []
+    for (column, message), numbers in sorted(rows.items(), key=lambda item: item[1][0]):
+        if len(numbers) == 1:
+            lines.append(str(Issue(numbers[0], column, message)))
+            continue
+        shown = ", ".join(str(n) for n in numbers[:10])
+        more = f" and {len(numbers) - 10:,} more" if len(numbers) > 10 else ""
+        where = f"rows {shown}{more}" + (f", {column}" if column else "")
+        lines.append(f"{where}: {message}")
+    return lines
+
+
 def _order(issue: Issue) -> tuple[int, str]:
     return issue.row, issue.column
 
@@ -1066,7 +1081,6 @@ def groups_for(*, organization: Organization, parsed: ParsedFile, config: Config
 def preview_make(*, organization: Organization, parsed: ParsedFile, config: Config) -> Preview:
     """The whole file planned against the directory as it is now; nothing is written."""
     groups = groups_for(organization=organization, parsed=parsed, config=config)
-    shared_numbers_warn(groups)
     planner = Planner(organization=organization, config=config)
     planner.load(groups)
     plans = [planner.plan(group) for group in groups]
