@@ -18,6 +18,7 @@ in US cents; change them here when Twilio does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from credits.pricing import credit_price_cents, format_usd
 from smsvoice.models import Organization
@@ -56,3 +57,8 @@ def credits_for(*, organization: Organization, cents: int) -> int:
     """Cents in whole credits at the organization's credit price, rounded up."""
     price = credit_price_cents(organization=organization)
     return -(-cents // price)
+
+
+def campaign_fee_reference(*, organization: Organization, period: date) -> str:
+    """The ledger reference of one month's campaign fee (one debit per month)."""
+    return f"registration-campaign-fee:{organization.pk}:{period:%Y-%m}"

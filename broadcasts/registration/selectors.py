@@ -197,7 +197,7 @@ def campaign_fee_unpaid(*, organization: Organization) -> bool:
     """An approved campaign whose fee for this month is not in the ledger yet."""
     from django.utils import timezone
 
-    from broadcasts.registration.services import campaign_fee_reference
+    from broadcasts.registration.fees import campaign_fee_reference
     from credits.models import LedgerEntry
 
     approved = Step.objects.for_org(organization).filter(

@@ -570,15 +570,11 @@ def campaign_use_case(*, organization: Organization) -> str:
     return registration.campaign.get("use_case", "LOW_VOLUME")
 
 
-def campaign_fee_reference(*, organization: Organization, period: date) -> str:
-    return f"registration-campaign-fee:{organization.pk}:{period:%Y-%m}"
-
-
 def campaign_fee_charge(*, organization: Organization, period: date) -> bool | None:
     """Debit this month's campaign fee once (True), or say it was already paid (False) or
     could not be paid for want of credits (None: the next run tries again). The account row
     lock makes the check and the debit one step, whoever else runs at the same moment."""
-    reference = campaign_fee_reference(organization=organization, period=period)
+    reference = fees.campaign_fee_reference(organization=organization, period=period)
     fee = fees.monthly_fee(use_case=campaign_use_case(organization=organization))
     credits = fees.credits_for(organization=organization, cents=fee.cents)
     with transaction.atomic():
