@@ -522,3 +522,74 @@ def test_an_organization_without_an_approved_campaign_pays_no_monthly_fee(org, s
     Step.objects.create(organization=org, kind=Step.Kind.CAMPAIGN, status=Step.Status.IN_REVIEW)
     assert services.campaign_fees_charge() == {"charged": 0, "unpaid": 0}
     assert credits_balance(organization=org) == 100
+
+
+def test_the_campaign_waits_while_the_messaging_service_is_being_set_up(
+    admin_web, org, admin, standin
+):
+    number = SendingNumberFactory(organization=org, e164="+12025550143", messaging_service_sid="")
+    fund(org, 1000)
+    approve_trust_hub(standin, after=0.0)
+    standin.registration.script("brand", approve(after=0.05))
+    submit(admin_web)
+    assert (
+        'data-testid="service-pending"'
+        in admin_web.get(reverse("broadcasts:registration")).content.decode()
+    )
+    refresh_until(org, Step.Kind.BRAND, Step.Status.APPROVED)
+    services.registrations_refresh()
+    campaign = step(org, Step.Kind.CAMPAIGN)
+    assert campaign.status == Step.Status.DRAFT
+    assert campaign.provider_status == "waiting for messaging service"
+    assert standin.registration.of_kind("campaign") == []
+
+    number.messaging_service_sid = SERVICE  # the Messaging Service is ready
+    number.save()
+    standin.registration.script("campaign", approve(after=0.05))
+    refresh_until(org, Step.Kind.CAMPAIGN, Step.Status.APPROVED)
+    assert standin.registration.of_kind("campaign")[0].fields["MessagingServiceSid"] == SERVICE
+
+
+def test_a_sole_proprietor_registers_without_an_ein(admin_web, org, admin, local_number, standin):
+    fund(org, 1000)
+    approve_trust_hub(standin, after=0.0)
+    standin.registration.script("brand", approve(after=0.05))
+    standin.registration.script("campaign", approve(after=0.05))
+    data = {**business_form(brand_kind="sole_proprietor", ein=""), **campaign_form()}
+    assert (
+        admin_web.post(reverse("broadcasts:registration"), {**data, "action": "submit"}).status_code
+        == 302
+    )
+    refresh_until(org, Step.Kind.CAMPAIGN, Step.Status.APPROVED)
+    assert standin.registration.of_kind("brand")[0].fields["BrandType"] == "SOLE_PROPRIETOR"
+    campaign = standin.registration.of_kind("campaign")[0].fields
+    assert campaign["UsAppToPersonUsecase"] == "SOLE_PROPRIETOR"
+    business = next(
+        u
+        for u in standin.registration.end_users.values()
+        if u["Type"] == "customer_profile_business_information"
+    )
+    assert "business_registration_number" not in business["Attributes"]
+
+
+def test_the_outbox_approves_everything_at_once(admin_web, org, admin, local_number, settings):
+    settings.SMS_BACKEND = "outbox"
+    fund(org, 1000)
+    assert submit(admin_web).status_code == 302
+    statuses = dict(Step.objects.filter(organization=org).values_list("kind", "status"))
+    assert statuses == {"profile": "approved", "brand": "approved", "campaign": "approved"}
+    assert registration_blocker(organization=org) is None
+
+
+def test_the_public_opt_in_page_shows_the_policy_without_a_login(org, client):
+    from broadcasts.registration.selectors import opt_in_page_url
+    from tests.factories import FamilyPolicyFactory
+
+    FamilyPolicyFactory(organization=org, text="We text about closures. Reply STOP to opt out.")
+    url = opt_in_page_url(organization=org).split("://", 1)[1].split("/", 1)[1]
+    page = client.get("/" + url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "We text about closures." in html and "Message frequency varies" in html
+    forged = reverse("broadcasts:registration_opt_in", args=[f"{org.pk}:forged"])
+    assert client.get(forged).status_code == 404
