@@ -51,6 +51,7 @@ class FamilySerializer(_NumbersMixin, serializers.ModelSerializer):
         model = Family
         fields = [
             "id",
+            "external_id",
             "name",
             "status",
             "location",
@@ -68,6 +69,7 @@ class StudentSerializer(_NumbersMixin, serializers.ModelSerializer):
         model = Student
         fields = [
             "id",
+            "external_id",
             "first_name",
             "last_name",
             "family",

@@ -48,6 +48,7 @@ def test_families_come_with_location_students_and_number_counts(staff_client, or
     assert body["results"] == [
         {
             "id": family.pk,
+            "external_id": "",
             "name": "Rivera",
             "status": "active",
             "location": "North",
