@@ -296,3 +296,35 @@ def test_a_canadian_footer_saved_without_the_sender_is_refused_at_send(sender):
     options(org, header="", footer="Reply STOP to opt out")  # written around the form
     found = preview(org, families, "Closed")
     assert any("The footer lacks the business name" in p for p in found.problems)
+
+
+def test_the_outbox_records_the_text_with_header_and_footer_and_the_signup(
+    org, sender, settings, django_capture_on_commit_callbacks
+):
+    from broadcasts.models import OutboxMessage
+    from families.services import phone_texts_set_by_staff
+    from smsvoice.celery import app
+
+    settings.SMS_BACKEND = "outbox"
+    sender_ready(org)
+    options(org)
+    family = family_with_number(org)
+    newcomer = family_with_number(org, opted_in=False).phone_numbers.get()
+    app.conf.task_always_eager = True
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            broadcast_create(
+                organization=org,
+                sender=sender,
+                selection=families_selection(family),
+                text="Closed",
+            )
+        with django_capture_on_commit_callbacks(execute=True):
+            phone_texts_set_by_staff(
+                phone_number=newcomer, on=True, actor=None, consent_confirmed=True
+            )
+    finally:
+        app.conf.task_always_eager = False
+    bodies = dict(OutboxMessage.objects.values_list("to_e164", "body"))
+    assert bodies[family.phone_numbers.get().e164] == f"{HEADER}\nClosed\n{FOOTER}"
+    assert bodies[newcomer.e164] == ctia.signup_text(org)  # sent as written, not wrapped
