@@ -422,6 +422,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "FamilyStatusEnum": "families.models.Family.Status",
         "StudentStatusEnum": "families.models.Student.Status",
+        "ConversationStatusEnum": "broadcasts.conversations.models.Conversation.Status",
     },
 }
 
