@@ -359,6 +359,12 @@ CELERY_BEAT_SCHEDULE["conversations-digest"] = {
     "schedule": 60 * 60.0,
 }
 
+# CSV import of families (issue 14): the largest file taken (rows, bytes) and how many
+# families each of the import task's transactions writes.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=1)
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+IMPORT_CHUNK_FAMILIES = env_int("IMPORT_CHUNK_FAMILIES", 100, minimum=1)
+
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")

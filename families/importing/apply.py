@@ -52,7 +52,7 @@ TASK = "families.importing.tasks.directory_import_run"
 
 
 def chunk_size() -> int:
-    return getattr(settings, "IMPORT_CHUNK_FAMILIES", 100)
+    return settings.IMPORT_CHUNK_FAMILIES
 
 
 def import_create(

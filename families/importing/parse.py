@@ -41,11 +41,11 @@ class ParsedFile:
 
 
 def max_rows() -> int:
-    return getattr(settings, "IMPORT_MAX_ROWS", 20_000)
+    return settings.IMPORT_MAX_ROWS
 
 
 def max_bytes() -> int:
-    return getattr(settings, "IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+    return settings.IMPORT_MAX_BYTES
 
 
 def decode(data: bytes) -> tuple[str, str]:
