@@ -120,6 +120,10 @@ def default_signup(organization: Organization, options: MessageOptions) -> str:
     )
 
 
+OPT_OUT = ": Reply STOP to opt out"
+FOOTER_NAME_ROOM = 50 - len(OPT_OUT)  # the default footer's room for the name: 27
+
+
 def short_name(organization: Organization, room: int = 48) -> str:
     """The business name, cut at a word if it must be to fit ``room`` characters."""
     name = organization.name.strip()
@@ -133,14 +137,19 @@ def default_footer(organization: Organization) -> str:
     """Blank in the US; in Canada and Australia the sender's name and how to opt out."""
     if organization.country not in LAW_COUNTRIES:
         return ""
-    return f"{short_name(organization, 50 - len(': Reply STOP to opt out'))}: Reply STOP to opt out"
+    return f"{short_name(organization, FOOTER_NAME_ROOM)}{OPT_OUT}"
 
 
 # --- checking ---
 
 
 def _names(organization: Organization, text: str) -> bool:
-    wanted = {organization.name.strip().casefold(), short_name(organization).casefold()}
+    # A long name may be cut at a word to fit a 50-character header or footer.
+    wanted = {
+        organization.name.strip().casefold(),
+        short_name(organization).casefold(),
+        short_name(organization, FOOTER_NAME_ROOM).casefold(),
+    }
     have = " ".join(text.replace("{organization}", organization.name).casefold().split())
     return any(" ".join(w.split()) in have for w in wanted if w)
 

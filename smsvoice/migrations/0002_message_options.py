@@ -13,9 +13,19 @@ def options_create(apps, schema_editor):
     for org in Organization.objects.filter(message_options__isnull=True):
         footer = ""
         if org.country in ("CA", "AU"):
-            named = f"{org.name}: Reply STOP to opt out"
-            footer = named if len(named) <= 50 else "Reply STOP to opt out"
+            footer = f"{_short_name(org.name.strip(), 50 - len(OPT_OUT))}{OPT_OUT}"
         MessageOptions.objects.create(organization=org, footer=footer)
+
+
+OPT_OUT = ": Reply STOP to opt out"
+
+
+def _short_name(name, room):
+    """As broadcasts.sms.ctia.short_name: cut at a word to fit (frozen here)."""
+    if len(name) <= room:
+        return name
+    cut = name[:room].rsplit(" ", 1)[0]
+    return cut if len(cut) >= 10 else name[:room]
 
 
 class Migration(migrations.Migration):

@@ -105,3 +105,10 @@ def test_wrap_puts_header_and_footer_on_their_own_lines(gym):
     ca = OrganizationFactory(name="Maple Swim", country="CA")
     ca_options = ctia.message_options_for(ca)
     assert ctia.wrap("Closed", ca_options, omit=True) == "Closed\nMaple Swim: Reply STOP to opt out"
+
+
+def test_a_long_name_is_cut_at_a_word_in_the_default_footer_and_still_identifies(db):
+    org = OrganizationFactory(name="Northern Lights Aquatic and Gymnastics Academy", country="CA")
+    footer = ctia.message_options_for(org).footer
+    assert footer == "Northern Lights Aquatic: Reply STOP to opt out" and len(footer) <= 50
+    assert ctia.footer_missing(org, header="", footer=footer) == []
