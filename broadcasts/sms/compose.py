@@ -168,6 +168,8 @@ def _draft(
     preview.encoding, preview.parts = worst.encoding, worst.parts
     preview.per_part, preview.characters_left = worst.per_part, worst.remaining
     preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
+    if not typed and not preview.header_footer_omitted and (preview.header or preview.footer):
+        _room_before_typing(organization, preview)
     preview.credits_needed = sum(parts)
     preview.samples = _samples(plan, texts, parts)
     if used:
@@ -211,6 +213,14 @@ def _wrapped(organization: Organization, typed: str, omit: bool, preview: Previe
     if not typed:
         return ""
     return ctia.wrap(typed, options, omit=omit)
+
+
+def _room_before_typing(organization: Organization, preview: Preview) -> None:
+    """Before anything is typed, the count says what the header and footer leave: one
+    character stands for the text, and is given back."""
+    room = segments.count_parts(ctia.wrap(" ", ctia.message_options_for(organization)))
+    preview.encoding, preview.per_part = room.encoding, room.per_part
+    preview.characters_left, preview.ucs2_characters = room.remaining + 1, room.ucs2_characters
 
 
 def _text_problems(organization: Organization, text: str) -> list[str]:

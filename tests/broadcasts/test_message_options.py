@@ -328,3 +328,12 @@ def test_the_outbox_records_the_text_with_header_and_footer_and_the_signup(
     bodies = dict(OutboxMessage.objects.values_list("to_e164", "body"))
     assert bodies[family.phone_numbers.get().e164] == f"{HEADER}\nClosed\n{FOOTER}"
     assert bodies[newcomer.e164] == ctia.signup_text(org)  # sent as written, not wrapped
+
+
+def test_before_typing_the_count_says_what_the_header_and_footer_leave(org, two):
+    found = preview(org, two, "")
+    assert (found.characters_left, found.per_part, found.parts) == (160 - WRAP, 160, 0)
+    options(org, header="Sunrise Gym ☀")
+    ucs2 = preview(org, two, "")
+    assert (ucs2.encoding, ucs2.characters_left) == ("UCS-2", 70 - (13 + len(FOOTER) + 2))
+    assert preview(org, two, "", omit_header_footer=True).characters_left == 160
