@@ -60,3 +60,15 @@ def tollfree_fetch(*, sid: str) -> RegistrationInfo:
 
 def tollfree_resubmit(*, sid: str, **_: Any) -> RegistrationInfo:
     return RegistrationInfo(sid=sid, status="TWILIO_APPROVED")
+
+
+def brand_find(**_: Any) -> RegistrationInfo | None:
+    return None
+
+
+def campaign_find(**_: Any) -> RegistrationInfo | None:
+    return None
+
+
+def tollfree_find(**_: Any) -> RegistrationInfo | None:
+    return None

@@ -270,6 +270,18 @@ def brand_fetch(*, sid: str) -> RegistrationInfo:
     )
 
 
+def brand_find(*, customer_profile_sid: str) -> RegistrationInfo | None:
+    """The brand registered from this customer profile, if one exists (a create whose answer
+    was lost may still have been carried out)."""
+    brands = provider_call(
+        lambda: twilio_client().messaging.v1.brand_registrations.list(limit=1000)
+    )
+    for brand in brands:
+        if brand.customer_profile_bundle_sid == customer_profile_sid:
+            return _brand_info(brand)
+    return None
+
+
 def brand_resubmit(*, sid: str) -> RegistrationInfo:
     """A failed brand goes back to review with the (updated) Trust Hub profile it points at."""
     return _brand_info(
@@ -299,6 +311,13 @@ def campaign_fetch(*, messaging_service_sid: str, sid: str) -> RegistrationInfo:
     return _campaign_info(provider_call(lambda: service.us_app_to_person(sid).fetch()))
 
 
+def campaign_find(*, messaging_service_sid: str) -> RegistrationInfo | None:
+    """The campaign already on the Messaging Service, if any (a service holds one)."""
+    service = twilio_client().messaging.v1.services(messaging_service_sid)
+    campaigns = provider_call(lambda: service.us_app_to_person.list(limit=20))
+    return _campaign_info(campaigns[0]) if campaigns else None
+
+
 def campaign_delete(*, messaging_service_sid: str, sid: str) -> None:
     """A failed campaign is deleted and created again with the corrected answers."""
     service = twilio_client().messaging.v1.services(messaging_service_sid)
@@ -323,6 +342,14 @@ def tollfree_create(*, fields: Mapping[str, Any]) -> RegistrationInfo:
 def tollfree_fetch(*, sid: str) -> RegistrationInfo:
     verifications = twilio_client().messaging.v1.tollfree_verifications
     return _tollfree_info(provider_call(lambda: verifications(sid).fetch()))
+
+
+def tollfree_find(*, tollfree_phone_number_sid: str) -> RegistrationInfo | None:
+    verifications = twilio_client().messaging.v1.tollfree_verifications
+    found = provider_call(
+        lambda: verifications.list(tollfree_phone_number_sid=tollfree_phone_number_sid, limit=20)
+    )
+    return _tollfree_info(found[0]) if found else None
 
 
 def tollfree_resubmit(*, sid: str, fields: Mapping[str, Any], edit_reason: str) -> RegistrationInfo:

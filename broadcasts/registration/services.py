@@ -19,9 +19,10 @@ had, so a callback and a refresh racing each other change it once) and emails th
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from types import ModuleType
 
 from django.conf import settings
@@ -65,6 +66,9 @@ TWILIO_STATUSES = {
     "TWILIO_APPROVED": Status.APPROVED,
     "TWILIO_REJECTED": Status.FAILED,
 }
+
+
+SENDING = "sending"  # provider_status while a create is on its way to Twilio (the intent)
 
 
 class RegistrationRefused(Exception):
@@ -221,13 +225,16 @@ def tenlc_submit(*, organization: Organization, actor: StaffMember) -> Registrat
     if not business or not campaign:
         raise RegistrationRefused("Fill in and save the business and the campaign first.")
     cents = sum(f.cents for f in fees.tenlc_fees(brand_kind=business["brand_kind"], use_case=""))
-    reference = f"registration:{organization.pk}:10dlc"
+    # One reference per attempt: an attempt Twilio refuses is refunded, each exactly once.
+    reference = f"registration:{organization.pk}:10dlc:{uuid.uuid4().hex[:12]}"
     with transaction.atomic():
         step = Step.objects.select_for_update().get(
             pk=step_get(organization=organization, kind=Step.Kind.PROFILE).pk
         )
-        if step.status != Status.DRAFT:
+        if step.status != Status.DRAFT or _claimed(step):
             raise RegistrationRefused("The registration is already submitted.")
+        step.provider_status = SENDING  # a second click waits for the row, then sees this
+        step.checked_at = timezone.now()
         credits = _debit(
             organization=organization,
             cents=cents,
@@ -236,16 +243,29 @@ def tenlc_submit(*, organization: Organization, actor: StaffMember) -> Registrat
             memo="US carrier registration (A2P 10DLC): brand and campaign fees",
         )
         step.fee_cents = cents
-        step.save(update_fields=["fee_cents"])
+        step.save(update_fields=["fee_cents", "provider_status", "checked_at"])
         for kind in (Step.Kind.BRAND, Step.Kind.CAMPAIGN):
             step_get(organization=organization, kind=kind)
     try:
         _profile_send(step, registration)
     except ProviderError as error:
+        # A leftover draft profile at Twilio costs nothing; the admin submits again.
+        Step.objects.filter(pk=step.pk).update(provider_status="")
         _refund(organization=organization, credits=credits, reference=reference)
         _refused_at_once(step, error)
     registration_advance(organization=organization)
     return step
+
+
+CLAIM_STALE = timedelta(minutes=10)
+
+
+def _claimed(step: RegistrationStep) -> bool:
+    """Another request is submitting this step right now (a claim older than CLAIM_STALE
+    belongs to a process that died before Twilio answered, and is taken over)."""
+    if step.provider_status != SENDING or step.checked_at is None:
+        return False
+    return timezone.now() - step.checked_at < CLAIM_STALE
 
 
 def _refused_at_once(step: RegistrationStep, error: ProviderError) -> None:
@@ -329,9 +349,25 @@ def a2p_attributes(business: dict) -> dict:
     return {"company_type": "non-profit" if non_profit else "private"}
 
 
+def _intent(step: RegistrationStep, find) -> object | None:
+    """Record that a create is about to be sent; if an earlier one was sent and its answer
+    lost (``sending`` still recorded), first ask Twilio whether it exists, so a timeout never
+    registers (and pays for) a brand or campaign twice. Returns what Twilio has, or None."""
+    if step.provider_status == SENDING:
+        found = find()
+        if found is not None:
+            return found
+    Step.objects.filter(pk=step.pk).update(provider_status=SENDING)
+    step.provider_status = SENDING
+    return None
+
+
 def _brand_send(step: RegistrationStep, profile: RegistrationStep) -> None:
     kind = registration_get(organization=step.organization).business["brand_kind"]
-    info = registration_provider().brand_create(
+    provider = registration_provider()
+    info = _intent(
+        step, lambda: provider.brand_find(customer_profile_sid=profile.provider_sid)
+    ) or provider.brand_create(
         customer_profile_sid=profile.provider_sid,
         a2p_profile_sid=profile.provider_ids.get("trust_product", ""),
         brand_type="SOLE_PROPRIETOR" if kind == "sole_proprietor" else "STANDARD",
@@ -375,7 +411,10 @@ def _campaign_send(step: RegistrationStep, brand: RegistrationStep) -> None:
         # The Messaging Service is still being set up: the next refresh tries again.
         Step.objects.filter(pk=step.pk).update(provider_status="waiting for messaging service")
         return
-    info = registration_provider().campaign_create(
+    provider = registration_provider()
+    info = _intent(
+        step, lambda: provider.campaign_find(messaging_service_sid=service)
+    ) or provider.campaign_create(
         messaging_service_sid=service,
         brand_sid=brand.provider_sid,
         fields=campaign_fields(organization=organization),
@@ -448,17 +487,19 @@ def tollfree_submit(*, organization: Organization, actor: StaffMember) -> Regist
         raise RegistrationRefused("Fill in and save the business and the toll-free details first.")
     if not selectors.tollfree_number_sid(organization=organization):
         raise RegistrationRefused("Toll-free verification needs a toll-free sending number.")
-    with transaction.atomic():
-        step = Step.objects.select_for_update().get(
-            pk=step_get(organization=organization, kind=Step.Kind.TOLLFREE).pk
-        )
-        if step.status != Status.DRAFT:
-            raise RegistrationRefused("The toll-free verification is already submitted.")
+    step = step_get(organization=organization, kind=Step.Kind.TOLLFREE)
+    if step.status != Status.DRAFT:
+        raise RegistrationRefused("The toll-free verification is already submitted.")
+    fields = tollfree_fields(organization=organization)
+    provider = registration_provider()
+    number = fields["tollfree_phone_number_sid"]
     try:
-        info = registration_provider().tollfree_create(
-            fields=tollfree_fields(organization=organization)
-        )
+        info = _intent(
+            step, lambda: provider.tollfree_find(tollfree_phone_number_sid=number)
+        ) or provider.tollfree_create(fields=fields)
     except ProviderError as error:
+        if not error.ambiguous:
+            Step.objects.filter(pk=step.pk).update(provider_status="")
         _refused_at_once(step, error)
     Step.objects.filter(pk=step.pk).update(provider_sid=info.sid)
     step.provider_sid = info.sid

@@ -13,6 +13,7 @@ campaign ``PENDING``, a toll-free verification ``PENDING_REVIEW``; each goes "in
     standin.registration.approve_all(after=0.1)      # every kind, every submission from now
     standin.registration.fail(sid, 30558, after=0.5)
     standin.registration.approve(sid)
+    standin.registration.lose_next_answer("brand")  # created, but answered 502
     standin.registration.resources                    # sid -> Resource (kind, fields, status)
     standin.registration.end_users, .documents, .addresses   # what the business profile holds
 
@@ -165,6 +166,7 @@ class RegistrationHost:
             self.addresses: dict[str, dict[str, str]] = {}
             self._scripts: dict[str, deque[Outcome]] = {}
             self._default: Outcome | None = None
+            self._lose: set[str] = set()
 
     def script(self, kind: str, *outcomes: Outcome) -> None:
         """The decisions for the next submissions of ``kind`` (in order)."""
@@ -266,12 +268,19 @@ class RegistrationHost:
                 self._address_update,
             ),
             ("POST", "/v1/a2p/BrandRegistrations", self._brand_create),
+            ("GET", "/v1/a2p/BrandRegistrations", self._list("brand", "data")),
             ("GET", f"/v1/a2p/BrandRegistrations/{sid}", self._fetch("brand")),
             ("POST", f"/v1/a2p/BrandRegistrations/{sid}", self._resubmit("brand")),
             ("POST", "/v1/Services/{service}/Compliance/Usa2p", self._campaign_create),
+            (
+                "GET",
+                "/v1/Services/{service}/Compliance/Usa2p",
+                self._list("campaign", "compliance"),
+            ),
             ("GET", f"/v1/Services/{{service}}/Compliance/Usa2p/{sid}", self._fetch("campaign")),
             ("DELETE", f"/v1/Services/{{service}}/Compliance/Usa2p/{sid}", self._campaign_delete),
             ("POST", "/v1/Tollfree/Verifications", self._tollfree_create),
+            ("GET", "/v1/Tollfree/Verifications", self._list("tollfree", "verifications")),
             ("GET", f"/v1/Tollfree/Verifications/{sid}", self._fetch("tollfree")),
             ("POST", f"/v1/Tollfree/Verifications/{sid}", self._tollfree_update),
         ]
@@ -294,6 +303,45 @@ class RegistrationHost:
     def _found(self, request: web.Request, kind: str) -> Resource | None:
         resource = self.resources.get(request.match_info["sid"])
         return resource if resource is not None and resource.kind == kind else None
+
+    def _list(self, kind: str, key: str):
+        """One page of every resource of ``kind`` (a campaign list: of the path's service; a
+        toll-free list: filtered by TollfreePhoneNumberSid when given)."""
+
+        async def handler(request: web.Request) -> web.Response:
+            found = self.of_kind(kind)
+            service = request.match_info.get("service")
+            if service is not None:
+                found = [r for r in found if r.fields.get("MessagingServiceSid") == service]
+            number = request.query.get("TollfreePhoneNumberSid")
+            if number:
+                found = [r for r in found if r.fields.get("TollfreePhoneNumberSid") == number]
+            meta = {
+                "key": key,
+                "page": 0,
+                "page_size": len(found),
+                "first_page_url": str(request.url),
+                "next_page_url": None,
+                "previous_page_url": None,
+                "url": str(request.url),
+            }
+            return web.json_response({key: [self._json(r) for r in found], "meta": meta})
+
+        return handler
+
+    def lose_next_answer(self, kind: str) -> None:
+        """The next create of ``kind`` is carried out but answered 502, as when the answer
+        is lost on the way back: the caller cannot know it happened."""
+        with self._lock:
+            self._lose.add(kind)
+
+    def _answer(self, kind: str, resource: Resource) -> web.Response:
+        with self._lock:
+            lost = kind in self._lose
+            self._lose.discard(kind)
+        if lost:
+            return _error(502, 20500, "Bad Gateway")
+        return web.json_response(self._json(resource), status=201)
 
     def _fetch(self, kind: str):
         async def handler(request: web.Request) -> web.Response:
@@ -426,7 +474,7 @@ class RegistrationHost:
             return missing
         resource = self._create("brand", _flat(form))
         self._submit(resource)
-        return web.json_response(self._json(resource), status=201)
+        return self._answer("brand", resource)
 
     def _resubmit(self, kind: str):
         async def handler(request: web.Request) -> web.Response:
@@ -453,7 +501,7 @@ class RegistrationHost:
         fields["MessagingServiceSid"] = request.match_info["service"]
         resource = self._create("campaign", fields)
         self._submit(resource)
-        return web.json_response(self._json(resource), status=201)
+        return self._answer("campaign", resource)
 
     async def _campaign_delete(self, request: web.Request) -> web.Response:
         resource = self._found(request, "campaign")
@@ -472,7 +520,7 @@ class RegistrationHost:
         fields["OptInImageUrls"] = form["OptInImageUrls"]
         resource = self._create("tollfree", fields)
         self._submit(resource)
-        return web.json_response(self._json(resource), status=201)
+        return self._answer("tollfree", resource)
 
     async def _tollfree_update(self, request: web.Request) -> web.Response:
         resource = self._found(request, "tollfree")

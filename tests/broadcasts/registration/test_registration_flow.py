@@ -593,3 +593,58 @@ def test_the_public_opt_in_page_shows_the_policy_without_a_login(org, client):
     assert "We text about closures." in html and "Message frequency varies" in html
     forged = reverse("broadcasts:registration_opt_in", args=[f"{org.pk}:forged"])
     assert client.get(forged).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["brand", "campaign"])
+def test_a_create_whose_answer_was_lost_is_found_again_not_registered_twice(
+    admin_web, org, admin, local_number, standin, kind
+):
+    fund(org, 1000)
+    approve_trust_hub(standin, after=0.0)
+    standin.registration.script("brand", approve(after=0.05))
+    standin.registration.script("campaign", approve(after=0.05))
+    standin.registration.lose_next_answer(kind)
+    submit(admin_web)
+    refresh_until(org, kind, Step.Status.APPROVED)
+    refresh_until(org, Step.Kind.CAMPAIGN, Step.Status.APPROVED)
+    assert len(standin.registration.of_kind(kind)) == 1
+    assert step(org, kind).provider_sid == standin.registration.of_kind(kind)[0].sid
+
+
+def test_a_toll_free_verification_whose_answer_was_lost_is_found_on_the_next_submit(
+    admin_web, org, admin, standin
+):
+    SendingNumberFactory(organization=org, e164="+18885550142", provider_sid="PN" + "8" * 32)
+    standin.registration.lose_next_answer("tollfree")
+    data = {**business_form(), **tollfree_form(), "action": "submit"}
+    assert admin_web.post(reverse("broadcasts:registration"), data).status_code == 400
+    assert admin_web.post(reverse("broadcasts:registration"), data).status_code == 302
+    assert len(standin.registration.of_kind("tollfree")) == 1
+    assert step(org, Step.Kind.TOLLFREE).status in (Step.Status.SUBMITTED, Step.Status.IN_REVIEW)
+
+
+def test_a_submission_under_way_refuses_a_second_one_until_its_claim_is_stale(
+    admin_web, org, admin, local_number, standin
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    fund(org, 1000)
+    claim = {"provider_status": services.SENDING, "checked_at": timezone.now()}
+    Step.objects.create(organization=org, kind=Step.Kind.PROFILE, **claim)
+    assert submit(admin_web).status_code == 400
+    assert credits_balance(organization=org) == 1000 and standin.requests == []
+    stale = timezone.now() - services.CLAIM_STALE - timedelta(seconds=1)
+    Step.objects.filter(organization=org).update(checked_at=stale)
+    assert submit(admin_web).status_code == 302
+    assert credits_balance(organization=org) == 1000 - FEE_CREDITS
+
+
+def test_each_refused_attempt_is_refunded(admin_web, org, admin, local_number, standin):
+    fund(org, 1000)
+    standin.fail_next(status=503, count=1)
+    assert submit(admin_web).status_code == 400
+    standin.fail_next(status=503, count=1)
+    assert submit(admin_web).status_code == 400
+    assert credits_balance(organization=org) == 1000
