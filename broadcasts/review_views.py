@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from broadcasts.sms.optouts import revocation_confirm, revocation_dismiss, revocation_reviews
 from families.models import PhoneNumber, RevocationReview
 from families.phones import phone_display
-from smsvoice.tenancy import staff_required
+from smsvoice.permissions import text_logs_required
 
 Verdict = RevocationReview.Verdict
 SHOWS = {"pending": Verdict.PENDING, "decided": None, "all": None}
@@ -39,7 +39,7 @@ def _owners(organization, e164s: set[str]) -> dict[str, list[PhoneNumber]]:
     return found
 
 
-@staff_required
+@text_logs_required
 def revocation_review_list(request: HttpRequest) -> HttpResponse:
     _may_decide(request)
     show = request.GET.get("show", "pending")
@@ -62,7 +62,7 @@ def _review_or_404(request: HttpRequest, pk: int) -> RevocationReview:
     return get_object_or_404(RevocationReview.objects.for_org(request.organization), pk=pk)
 
 
-@staff_required
+@text_logs_required
 @require_POST
 def revocation_review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _may_decide(request)
@@ -82,7 +82,7 @@ def revocation_review_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("broadcasts:revocation_reviews")
 
 
-@staff_required
+@text_logs_required
 @require_POST
 def revocation_review_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
     _may_decide(request)

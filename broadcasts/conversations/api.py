@@ -1,7 +1,8 @@
 """The conversations API under /api/v1/conversations/: the list (the messenger's filters),
 one thread, a reply, a status move. Reading needs "view text logs", replying "send texts"
 too. Reading a thread through the API changes nothing (a GET); a client marks it read with
-a status move to "open". Another organization's ids are 404.
+a status move to "open". An API key reads with the read scope and replies or moves a status
+with the send scope. Another organization's ids are 404.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from broadcasts.api import BroadcastSerializer
 from broadcasts.conversations import selectors, services
 from broadcasts.conversations.models import Conversation
 from broadcasts.recipients import BroadcastRefused
+from smsvoice.api_keys import key_scopes
 from smsvoice.permissions import CanSendTexts, CanViewTextLogs
 
 
@@ -165,6 +167,7 @@ def conversation_thread(request: Request, pk: int) -> Response:
         400: OpenApiResponse(description="Refused, with the reason (STOP, consent, credits…)"),
     },
 )
+@key_scopes(POST="send")  # an API key needs the send scope
 @api_view(["POST"])
 @permission_classes([CanViewTextLogs, CanSendTexts])
 def conversation_reply(request: Request, pk: int) -> Response:
@@ -190,6 +193,7 @@ def conversation_reply(request: Request, pk: int) -> Response:
         400: OpenApiResponse(description="A move the status diagram does not allow"),
     },
 )
+@key_scopes(POST="send")  # an API key needs the send scope
 @api_view(["POST"])
 @permission_classes([CanViewTextLogs])
 def conversation_status(request: Request, pk: int) -> Response:

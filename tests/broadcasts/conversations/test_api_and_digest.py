@@ -131,3 +131,34 @@ def test_staff_turn_the_digest_on_and_off_for_themselves(staff_client, staff_mem
     staff_client.post(reverse("conversations:digest"), {"on": "0"})
     staff_member.refresh_from_db()
     assert staff_member.conversation_digest is False
+
+
+def test_an_api_key_reads_with_read_and_replies_only_with_send(admin_member, org):
+    from django.test import Client
+
+    from smsvoice.api_keys import api_key_create
+
+    conversation = Conversation.objects.create(
+        organization=org, e164=PHONE, last_activity_at=timezone.now()
+    )
+
+    def call(method, path, key, body=None):
+        kwargs = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+        if body is not None:
+            kwargs |= {"data": json.dumps(body), "content_type": "application/json"}
+        return getattr(Client(), method)(path, **kwargs)
+
+    def key(*scopes):
+        return api_key_create(
+            organization=org, name="sync", scopes=scopes, created_by=admin_member
+        )[1]
+
+    read, send = key("read"), key("send")
+    assert call("get", "/api/v1/conversations/", read).json()["count"] == 1
+    path = f"/api/v1/conversations/{conversation.pk}/"
+    assert call("post", path + "status/", read, {"status": "closed"}).status_code == 403
+    assert call("post", path + "reply/", read, {"text": "Hi"}).status_code == 403
+    moved = call("post", path + "status/", send, {"status": "closed"})
+    assert moved.status_code == 200 and moved.json()["status"] == "closed"
+    refused = call("post", path + "reply/", send, {"text": "Hi"})
+    assert refused.status_code == 400 and "not on file" in refused.json()["detail"]

@@ -40,6 +40,7 @@ def outbox(settings):
 
 LOG_PAGES = [
     ("conversations:list", []),
+    ("broadcasts:revocation_reviews", []),
     ("broadcasts:audit", []),
     ("broadcasts:audit_csv", []),
     ("broadcasts:outbox", []),
