@@ -250,10 +250,17 @@ def why_footer_stays(organization: Organization) -> str:
 
 def wrap(text: str, options: MessageOptions, *, omit: bool = False) -> str:
     """The text as sent: header, text and footer on their own lines (``omit`` leaves the
-    header and footer out, where the law allows: ``may_omit``)."""
+    header and footer out, where the law allows: ``may_omit``). Their one merge field,
+    {organization}, is filled here, so a text of one (a reply) needs no merging; merge fields
+    of ``text`` are left for the caller."""
     if omit and may_omit(options.organization):
         return text
-    pieces = [options.header.strip(), text, options.footer.strip()]
+    name = options.organization.name
+    pieces = [
+        options.header.strip().replace("{organization}", name),
+        text,
+        options.footer.strip().replace("{organization}", name),
+    ]
     return HEADER_SEPARATOR.join(p for p in pieces if p)
 
 

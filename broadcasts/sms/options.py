@@ -128,13 +128,12 @@ def _typed_problem(text: str, name: str) -> str:
     problem = refused_characters_message(text) or segments.merge_field_problem(text)
     if problem:
         return problem
-    if name != "header" and name != "footer":
-        other = sorted(segments.merge_fields_used(text) - {"organization"})
-        if other:
-            return (
-                f"{{{other[0]}}} cannot be used here: this text goes to one number, not to a "
-                "family; use {organization} or plain words."
-            )
+    other = sorted(segments.merge_fields_used(text) - {"organization"})
+    if other:  # the header and footer go on replies and signups too, to one number
+        return (
+            f"{{{other[0]}}} cannot be used here: this text also goes to one number, not to "
+            "a family; use {organization} or plain words."
+        )
     return ""
 
 

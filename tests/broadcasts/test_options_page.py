@@ -158,3 +158,15 @@ def test_each_organization_edits_only_its_own(org, other_org, admin_client):
     theirs.refresh_from_db()
     assert theirs.header == "Other Gym"
     assert stored(org)["header"] == "Demo Gym"
+
+
+def test_the_header_takes_only_the_organization_merge_field(org, admin_client):
+    ctia.message_options_for(org)
+    before = stored(org)
+    response = admin_client.post(URL, form_data(org, header="Hi {first_name}"))
+    assert response.status_code == 400
+    assert "{first_name} cannot be used here" in page(response)
+    assert stored(org) == before
+    assert admin_client.post(URL, form_data(org, header="{organization}")).status_code == 302
+    options = ctia.message_options_for(type(org).objects.get(pk=org.pk))
+    assert ctia.wrap("See you at 5", options) == f"{org.name}\nSee you at 5"
