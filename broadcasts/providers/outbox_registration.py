@@ -72,3 +72,7 @@ def campaign_find(**_: Any) -> RegistrationInfo | None:
 
 def tollfree_find(**_: Any) -> RegistrationInfo | None:
     return None
+
+
+def brand_otp_resend(*, sid: str) -> None:
+    return None

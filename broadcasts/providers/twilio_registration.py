@@ -282,6 +282,12 @@ def brand_find(*, customer_profile_sid: str) -> RegistrationInfo | None:
     return None
 
 
+def brand_otp_resend(*, sid: str) -> None:
+    """Text the sole proprietor's contact the confirmation code again (they reply YES)."""
+    brand = twilio_client().messaging.v1.brand_registrations(sid)
+    provider_call(lambda: brand.brand_registration_otps.create())
+
+
 def brand_resubmit(*, sid: str) -> RegistrationInfo:
     """A failed brand goes back to review with the (updated) Trust Hub profile it points at."""
     return _brand_info(

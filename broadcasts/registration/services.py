@@ -674,6 +674,20 @@ def callback_record(*, sid: str) -> bool:
     return changed
 
 
+def brand_otp_resend(*, organization: Organization) -> None:
+    """A sole proprietor's brand waits for its contact to answer Twilio's text with YES; this
+    sends that text again (it expires after 24 hours)."""
+    registration = registration_get(organization=organization)
+    brand = Step.objects.for_org(organization).filter(kind=Step.Kind.BRAND).first()
+    sole = registration.business.get("brand_kind") == "sole_proprietor"
+    if not sole or brand is None or not brand.waiting or not brand.provider_sid:
+        raise RegistrationRefused("Only a sole proprietor's brand waiting for its YES needs it.")
+    try:
+        registration_provider().brand_otp_resend(sid=brand.provider_sid)
+    except ProviderError as error:
+        raise RegistrationRefused(f"Twilio could not send it: {error.message}") from error
+
+
 # --- resubmitting ----------------------------------------------------------------------------
 
 

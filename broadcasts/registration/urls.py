@@ -11,6 +11,7 @@ urlpatterns = [
         views.registration_resubmit,
         name="registration_resubmit",
     ),
+    path("registration/otp/", views.registration_otp, name="registration_otp"),
     path("registration/opt-in/<str:token>/", views.registration_opt_in, name="registration_opt_in"),
     path(
         "webhooks/twilio/registration/",

@@ -102,6 +102,7 @@ def _context(request: HttpRequest, forms: dict) -> dict:
         "service_sid": selectors.messaging_service_sid(organization=organization),
         "replies": selectors.app_replies(organization=organization),
         "opt_in_url": selectors.opt_in_page_url(organization=organization),
+        "sole_proprietor": brand_kind == "sole_proprietor",
     }
 
 
@@ -171,6 +172,19 @@ def registration_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
         forms["business"].add_error(None, str(refused))
         return render(request, "broadcasts/registration.html", _context(request, forms), status=400)
     messages.success(request, f"{step.get_kind_display()} resubmitted with your changes.")
+    return redirect("broadcasts:registration")
+
+
+@admin_required
+@require_POST
+def registration_otp(request: HttpRequest) -> HttpResponse:
+    """Send the sole proprietor's confirmation text again."""
+    try:
+        services.brand_otp_resend(organization=request.organization)
+    except services.RegistrationRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Sent again: the contact replies YES to Twilio's text.")
     return redirect("broadcasts:registration")
 
 

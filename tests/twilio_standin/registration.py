@@ -133,6 +133,7 @@ class Resource:
     events: list[tuple[float, str, list[dict[str, Any]]]] = field(default_factory=list)
     assignments: list[str] = field(default_factory=list)
     submissions: int = 0
+    otps: int = 0  # sole proprietor brands: confirmation texts sent again
 
     def state(self, now: float | None = None) -> tuple[str, list[dict[str, Any]]]:
         now = time.time() if now is None else now
@@ -271,6 +272,7 @@ class RegistrationHost:
             ("GET", "/v1/a2p/BrandRegistrations", self._list("brand", "data")),
             ("GET", f"/v1/a2p/BrandRegistrations/{sid}", self._fetch("brand")),
             ("POST", f"/v1/a2p/BrandRegistrations/{sid}", self._resubmit("brand")),
+            ("POST", f"/v1/a2p/BrandRegistrations/{sid}/SmsOtp", self._otp),
             ("POST", "/v1/Services/{service}/Compliance/Usa2p", self._campaign_create),
             (
                 "GET",
@@ -328,6 +330,17 @@ class RegistrationHost:
             return web.json_response({key: [self._json(r) for r in found], "meta": meta})
 
         return handler
+
+    async def _otp(self, request: web.Request) -> web.Response:
+        brand = self._found(request, "brand")
+        if brand is None:
+            return _not_found(request.path)
+        if brand.fields.get("BrandType") != "SOLE_PROPRIETOR":
+            return _error(400, 21712, "Only a sole proprietor brand has an OTP")
+        with self._lock:
+            brand.otps += 1
+        body = {"account_sid": self.server.account_sid, "brand_registration_sid": brand.sid}
+        return web.json_response(body, status=201)
 
     def lose_next_answer(self, kind: str) -> None:
         """The next create of ``kind`` is carried out but answered 502, as when the answer

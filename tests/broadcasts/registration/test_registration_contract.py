@@ -147,7 +147,9 @@ def test_brand_requests_are_what_the_messaging_api_accepts(prisms):
         )
     )
     accepted(lambda: registration.brand_fetch(sid=BRAND))
+    accepted(lambda: registration.brand_find(customer_profile_sid=BUNDLE))
     accepted(lambda: registration.brand_resubmit(sid=BRAND))
+    accepted(lambda: registration.brand_otp_resend(sid=BRAND))
 
 
 def test_campaign_requests_are_what_the_messaging_api_accepts(prisms, org, answers):
@@ -158,6 +160,7 @@ def test_campaign_requests_are_what_the_messaging_api_accepts(prisms, org, answe
         )
     )
     accepted(lambda: registration.campaign_fetch(messaging_service_sid=SERVICE, sid=CAMPAIGN))
+    accepted(lambda: registration.campaign_find(messaging_service_sid=SERVICE))
     accepted(lambda: registration.campaign_delete(messaging_service_sid=SERVICE, sid=CAMPAIGN))
 
 
@@ -166,6 +169,11 @@ def test_toll_free_verification_requests_are_what_the_messaging_api_accepts(pris
     assert fields["tollfree_phone_number_sid"].startswith("PN")
     accepted_lists(lambda: registration.tollfree_create(fields=fields))
     accepted(lambda: registration.tollfree_fetch(sid=VERIFICATION))
+    accepted(
+        lambda: registration.tollfree_find(
+            tollfree_phone_number_sid=fields["tollfree_phone_number_sid"]
+        )
+    )
     accepted_lists(
         lambda: registration.tollfree_resubmit(
             sid=VERIFICATION, fields=fields, edit_reason="Corrected as the review asked"

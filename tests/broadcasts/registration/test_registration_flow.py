@@ -572,6 +572,26 @@ def test_a_sole_proprietor_registers_without_an_ein(admin_web, org, admin, local
     assert "business_registration_number" not in business["Attributes"]
 
 
+def test_a_sole_proprietor_can_have_the_confirmation_text_sent_again(
+    admin_web, org, admin, local_number, standin
+):
+    fund(org, 1000)
+    approve_trust_hub(standin, after=0.0)  # the brand then waits for the contact's YES
+    data = {**business_form(brand_kind="sole_proprietor", ein=""), **campaign_form()}
+    admin_web.post(reverse("broadcasts:registration"), {**data, "action": "submit"})
+    refresh_until(org, Step.Kind.BRAND, Step.Status.IN_REVIEW)
+    page = admin_web.get(reverse("broadcasts:registration")).content.decode()
+    assert 'data-testid="otp"' in page and "reply <strong>YES</strong>" in page
+    response = admin_web.post(reverse("broadcasts:registration_otp"), follow=True)
+    assert "Sent again" in response.content.decode()
+    assert standin.registration.of_kind("brand")[0].otps == 1
+
+
+def test_the_confirmation_text_is_only_for_a_waiting_sole_proprietor(admin_web, org, admin):
+    response = admin_web.post(reverse("broadcasts:registration_otp"), follow=True)
+    assert "Only a sole proprietor" in response.content.decode()
+
+
 def test_the_outbox_approves_everything_at_once(admin_web, org, admin, local_number, settings):
     settings.SMS_BACKEND = "outbox"
     fund(org, 1000)
