@@ -15,6 +15,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from families.models import (
+    AutoReply,
     ConsentEvent,
     Family,
     FamilyPolicy,
@@ -24,6 +25,7 @@ from families.models import (
     PhoneField,
     PhoneNumber,
     Program,
+    RevocationReview,
     Student,
 )
 from smsvoice.admin import organization_from_parent
@@ -173,7 +175,7 @@ class ConsentEventAdmin(ViewOnlyAdmin):
         "organization",
     )
     list_filter = ("opted_in", "source", "channel", "organization")
-    search_fields = ("e164", "actor_label", "note")
+    search_fields = ("e164", "actor_label", "note", "words")
     list_select_related = ("organization", "policy")
     show_full_result_count = False
 
@@ -183,5 +185,25 @@ class OptOutAdmin(ViewOnlyAdmin):
     list_display = ("e164", "organization", "created_at")
     list_filter = ("organization",)
     search_fields = ("e164",)
+    list_select_related = ("organization",)
+    show_full_result_count = False
+
+
+@admin.register(RevocationReview)
+class RevocationReviewAdmin(ViewOnlyAdmin):
+    """Staff decide on the staff side (Broadcasts > Replies to review), never here."""
+
+    list_display = ("created_at", "e164", "words", "rule", "verdict", "decided_by_label")
+    list_filter = ("verdict", "organization")
+    search_fields = ("e164", "words")
+    list_select_related = ("organization",)
+    show_full_result_count = False
+
+
+@admin.register(AutoReply)
+class AutoReplyAdmin(ViewOnlyAdmin):
+    list_display = ("created_at", "e164", "kind", "text", "organization")
+    list_filter = ("kind", "organization")
+    search_fields = ("e164", "text")
     list_select_related = ("organization",)
     show_full_result_count = False

@@ -410,7 +410,7 @@ class RevocationReview(models.Model):
         indexes = [models.Index(fields=["organization", "verdict", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"{self.e164}: {self.words[:30]} ({self.verdict})"
+        return f"Reply {self.inbound_id} from {self.e164} ({self.get_verdict_display()})"
 
 
 class AutoReply(models.Model):

@@ -13,12 +13,21 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from families.models import ConsentEvent, Family, FamilyPolicy, Guardian, OptOut, PhoneNumber
+from families.models import (
+    AutoReply,
+    ConsentEvent,
+    Family,
+    FamilyPolicy,
+    Guardian,
+    OptOut,
+    PhoneNumber,
+    RevocationReview,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 APPS = ("smsvoice", "families")
-EVIDENCE = (ConsentEvent, FamilyPolicy, OptOut)
+EVIDENCE = (ConsentEvent, FamilyPolicy, OptOut, RevocationReview, AutoReply)
 
 
 @pytest.fixture(autouse=True)

@@ -477,7 +477,25 @@ def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> See
     if spec.parent_login:
         _parent_login_link(organization, spec.parent_login)
     _ready_to_send(organization, spec)
+    _replies_seed(organization)
     return result
+
+
+def _replies_seed(organization: Organization) -> None:
+    """Two replies the demo has received, once: a HELP (answered, free) and one that may be a
+    revocation, waiting on Broadcasts > Replies to review (issue 12)."""
+    from broadcasts.models import InboundMessage, SendingNumber
+    from broadcasts.sms.replies import inbound_sms_handle
+
+    sending = SendingNumber.objects.for_org(organization).filter(status="active").first()
+    if sending is None or InboundMessage.objects.for_org(organization).exists():
+        return
+    numbers = PhoneNumber.objects.for_org(organization).filter(
+        family__isnull=False, sms_opt_in=True
+    )
+    replies = ("HELP", "Can I cancel Tuesday's lesson? Maya is sick")
+    for number, body in zip(numbers.order_by("id")[:2], replies, strict=False):
+        inbound_sms_handle(to_e164=sending.e164, from_e164=number.e164, body=body)
 
 
 def _ready_to_send(organization: Organization, spec: OrgSpec) -> None:
