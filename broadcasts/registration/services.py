@@ -217,9 +217,17 @@ def _refund(*, organization: Organization, credits: int, reference: str) -> None
         )
 
 
+def _us_only(organization: Organization) -> None:
+    if organization.country != Organization.Country.US:
+        raise RegistrationRefused(
+            f"Numbers in {organization.get_country_display()} need no US carrier registration."
+        )
+
+
 def tenlc_submit(*, organization: Organization, actor: StaffMember) -> RegistrationStep:
     """Submit the business (Trust Hub) for review and charge the registration's fees; the brand
     and campaign follow as each step is approved."""
+    _us_only(organization)
     registration = registration_get(organization=organization)
     business, campaign = registration.business, registration.campaign
     if not business or not campaign:
@@ -482,6 +490,7 @@ def _tollfree_business_type(business: dict) -> str:
 
 
 def tollfree_submit(*, organization: Organization, actor: StaffMember) -> RegistrationStep:
+    _us_only(organization)
     registration = registration_get(organization=organization)
     if not registration.business or not registration.tollfree:
         raise RegistrationRefused("Fill in and save the business and the toll-free details first.")

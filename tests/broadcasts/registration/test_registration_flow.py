@@ -668,3 +668,18 @@ def test_each_refused_attempt_is_refunded(admin_web, org, admin, local_number, s
     standin.fail_next(status=503, count=1)
     assert submit(admin_web).status_code == 400
     assert credits_balance(organization=org) == 1000
+
+
+@pytest.mark.parametrize("country", ["CA", "AU"])
+def test_canada_and_australia_are_told_they_need_no_registration_and_pay_nothing(
+    admin_web, org, admin, standin, country
+):
+    org.country = country
+    org.save()
+    fund(org, 1000)
+    page = admin_web.get(reverse("broadcasts:registration")).content.decode()
+    assert 'data-testid="no-registration-needed"' in page
+    assert 'data-testid="submit"' not in page
+    response = submit(admin_web)
+    assert response.status_code == 400
+    assert credits_balance(organization=org) == 1000 and standin.requests == []
