@@ -10,6 +10,7 @@ urlpatterns = [
     path("unread/", views.unread_badge, name="unread"),
     path("digest/", views.digest_toggle, name="digest"),
     path("<int:pk>/", views.conversation_detail, name="detail"),
+    path("<int:pk>/timeline/", views.timeline, name="timeline"),
     path("<int:pk>/reply/", views.reply, name="reply"),
     path("<int:pk>/reply/preview/", views.reply_preview, name="reply_preview"),
     path("<int:pk>/status/", views.status_change, name="status"),

@@ -94,6 +94,18 @@ def _moves(conversation: Conversation) -> list[tuple[str, str]]:
 
 
 @text_logs_required
+def timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """The open thread's timeline again (htmx polling); reading it changes no status."""
+    conversation = conversation_or_404(request, pk)
+    context = {
+        "thread": selectors.thread(conversation=conversation),
+        "conversation": conversation,
+        "poll_seconds": getattr(settings, "CONVERSATIONS_POLL_SECONDS", 20),
+    }
+    return render(request, "conversations/_timeline.html", context)
+
+
+@text_logs_required
 @require_POST
 def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """The reply box's live counting (htmx), the compose window's preview for one number."""

@@ -92,6 +92,10 @@ def test_the_unread_count_changes_without_a_reload_and_staff_reply_beside_the_li
     thread.get_by_role("button", name="Send reply").click()
     expect(page.locator(".messages")).to_contain_text("Reply sent.")
     expect(thread).to_contain_text("Reply by")
+    page.evaluate("window.stillThisPage = true")
+    text_in(messenger, "Great, thanks!", sender=GARCIA)
+    expect(thread.get_by_test_id("timeline")).to_contain_text("Great, thanks!")
+    assert page.evaluate("window.stillThisPage") is True, "the page was reloaded"
     sent = OutboxMessage.objects.get(to_e164=GARCIA)
     assert "Yes, we are open. Drive safe!" in sent.body
     assert Conversation.objects.get(e164=GARCIA).assignee == staff_member

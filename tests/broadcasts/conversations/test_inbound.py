@@ -3,6 +3,7 @@
 keyword replies marked and the app's answer kept; the status machine's moves."""
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from broadcasts.conversations import selectors, services
@@ -139,3 +140,38 @@ def test_a_stale_move_loses_to_the_one_made_first(org):
     services.conversation_move(conversation=conversation, to=Status.CLOSED, by=staff)
     with pytest.raises(services.MoveRefused):
         services.conversation_move(conversation=stale, to=Status.OPEN, by=staff)
+
+
+def test_the_open_threads_timeline_is_served_again_without_reading_it(client, org, number):
+    from django.test import Client
+
+    from tests.factories import StaffMemberFactory as Staff
+
+    inbound(client, "first")
+    conversation = Conversation.objects.get()
+    staff = Client()
+    staff.force_login(Staff(organization=org).user)
+    fragment = staff.get(reverse("conversations:timeline", args=[conversation.pk]))
+    assert fragment.status_code == 200 and b"first" in fragment.content
+    conversation.refresh_from_db()
+    assert conversation.status == Status.UNREAD
+
+
+def test_the_upgrade_groups_earlier_replies_into_open_conversations(org, other_org):
+    import importlib
+
+    from django.apps import apps
+
+    received = [
+        InboundMessage.objects.create(organization=org, from_e164=PHONE, to_e164=SENDING, body=b)
+        for b in ("old one", "STOP")
+    ]
+    InboundMessage.objects.create(organization=other_org, from_e164=PHONE, to_e164="+1", body="x")
+    InboundMessage.objects.create(organization=None, from_e164=PHONE, to_e164="+1", body="lost")
+    migration = importlib.import_module("broadcasts.migrations.0010_conversations")
+    migration.conversations_from_inbound(apps, None)
+    ours = Conversation.objects.get(organization=org)
+    assert (ours.status, ours.unread_count, ours.last_text) == (Status.OPEN, 0, "STOP")
+    assert ours.digested_at is not None
+    assert [link.inbound for link in ours.inbound_links.all()] == received
+    assert Conversation.objects.count() == 2
