@@ -787,14 +787,10 @@ class _MemberCreate:
         data = _body(request, self.member.body)
         eid = str(data.get("external_id", "") or "").strip()
         model = self.member.model
-        if eid and model.objects.for_org(request._request.organization).filter(external_id=eid):
-            return _bad(
-                {
-                    "external_id": [
-                        f"There is already a {model._meta.verbose_name} with external id {eid}."
-                    ]
-                }
-            )
+        rows = model.objects.for_org(request._request.organization)
+        if eid and rows.filter(external_id=eid).exists():
+            noun = model._meta.verbose_name
+            return _bad({"external_id": [f"There is already a {noun} with external id {eid}."]})
         errors = dict(handler._clean(request, data).errors)
         if errors:
             return _bad(errors)
