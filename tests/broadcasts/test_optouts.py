@@ -249,6 +249,21 @@ def test_another_organizations_reviews_answer_404(client, org, number, other_org
     assert review.verdict == "pending"
 
 
+def test_staff_who_may_not_view_text_logs_cannot_see_or_decide(client, org, number):
+    inbound(client, "Not interested")
+    review = RevocationReview.objects.get()
+    member = StaffMemberFactory(
+        organization=org, role=StaffMember.Role.STAFF, can_view_text_logs=False
+    )
+    staff = Client()
+    staff.force_login(member.user)
+    assert staff.get(reverse("broadcasts:revocation_reviews")).status_code == 403
+    url = reverse("broadcasts:revocation_review_confirm", args=[review.pk])
+    assert staff.post(url).status_code == 403
+    review.refresh_from_db()
+    assert review.verdict == "pending"
+
+
 # --- calls ---
 
 
