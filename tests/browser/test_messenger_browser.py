@@ -96,10 +96,21 @@ def test_the_unread_count_changes_without_a_reload_and_staff_reply_beside_the_li
     text_in(messenger, "Great, thanks!", sender=GARCIA)
     expect(thread.get_by_test_id("timeline")).to_contain_text("Great, thanks!")
     assert page.evaluate("window.stillThisPage") is True, "the page was reloaded"
+    shot(page, "messenger-thread-1280")
     sent = OutboxMessage.objects.get(to_e164=GARCIA)
     assert "Yes, we are open. Drive safe!" in sent.body
     assert Conversation.objects.get(e164=GARCIA).assignee == staff_member
     assert_fits_the_screen(page)
+
+    text_in(messenger, "Please cancel Emma's enrollment", sender=LOPEZ)
+    text_in(messenger, "HELP", sender=LOPEZ)
+    page.get_by_test_id("conversation-list").get_by_role("link", name="Lopez").click()
+    review = page.get_by_test_id("revocation-review")
+    expect(review).to_contain_text("May revoke consent")
+    expect(page.get_by_test_id("keyword")).to_have_text("HELP")
+    shot(page, "messenger-review-1280")
+    review.get_by_role("button", name="Not a revocation").click()
+    expect(page.get_by_test_id("revocation-decided")).to_contain_text("Not a revocation")
 
 
 def test_at_375_px_the_list_and_the_thread_are_one_at_a_time(
