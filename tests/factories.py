@@ -17,7 +17,9 @@ from families.models import (
 from smsvoice.models import Organization, StaffMember
 
 PASSWORD = "correct-horse-battery-staple"
-AREA_CODES = (202, 212, 213, 312, 415, 617, 646, 718, 305, 404)
+# Not 415: the sending numbers of the tests are +1 415-555-01XX, and a family's number that
+# came round to one of them would be left out as the organization's own.
+AREA_CODES = (202, 212, 213, 312, 510, 617, 646, 718, 305, 404)
 
 
 def fictional_number(n: int) -> str:
