@@ -164,6 +164,9 @@ def reply_revocation(
     if reading.verdict is Verdict.NOT:
         return None
     if reading.verdict is Verdict.UNCLEAR:
+        stopped = OptOut.objects.for_org(organization).filter(e164=inbound.from_e164).exists()
+        if stopped and not reading.calls:
+            return None  # already off texts: nothing for staff to decide
         RevocationReview.objects.get_or_create(
             inbound=inbound,
             defaults={

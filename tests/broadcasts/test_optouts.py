@@ -209,6 +209,13 @@ def test_an_unclear_reply_waits_for_staff_and_opting_out_is_recorded(client, org
     assert review.verdict == "opted_out"
 
 
+def test_an_unclear_reply_from_a_number_already_off_texts_waits_for_nobody(client, org, number):
+    family_with_number(org, e164=PARENT)
+    inbound(client, "STOP")
+    inbound(client, "can I cancel Tuesday's lesson?")
+    assert not RevocationReview.objects.exists()
+
+
 def test_dismissing_keeps_consent_and_records_who_decided(client, org, number, viewer):
     family = family_with_number(org, e164=PARENT)
     inbound(client, "My son wants to quit gymnastics")
