@@ -192,12 +192,36 @@ def seed_organization(
     number = SendingNumber.objects.create(
         organization=org, e164=e164, status="active", messages_per_second=messages_per_second
     )
+    texting_path_approved(org, number)
     staff = StaffMember.objects.create(
         organization=org, first_name="Bench", last_name="Sender", role="admin"
     )
     # Credits for one broadcast even if the text runs to a few parts.
     credits_adjust(organization=org, credits=recipients * 4, memo="benchmark credits")
     return Seeded(org, staff, number, numbers)
+
+
+def texting_path_approved(org, number) -> None:
+    """What an organization whose carrier path is approved has (broadcasts.readiness refuses
+    texts otherwise): its Messaging Service ready with the number in the pool, and the US
+    brand and campaign approved. The number keeps sending with From, as the figures were
+    measured."""
+    from broadcasts.models import MessagingService
+    from broadcasts.registration.models import RegistrationStep
+
+    MessagingService.objects.update_or_create(
+        organization=org,
+        defaults={
+            "sid": "MG" + f"{org.pk:032x}",
+            "state": MessagingService.State.READY,
+            "pool_number_sid": number.provider_sid,
+            "pool_e164": number.e164,
+        },
+    )
+    for kind in (RegistrationStep.Kind.BRAND, RegistrationStep.Kind.CAMPAIGN):
+        RegistrationStep.objects.update_or_create(
+            organization=org, kind=kind, defaults={"status": RegistrationStep.Status.APPROVED}
+        )
 
 
 def broadcast_to_all(seeded: Seeded, text: str) -> Seeded:

@@ -32,6 +32,7 @@ from broadcasts.voice import recording as voice
 from families.models import ConsentEvent, Family, PhoneField, PhoneNumber
 from families.selection import Selection
 from smsvoice.models import Organization
+from tests.broadcasts.readiness_helpers import texting_approved
 from tests.broadcasts.sms_helpers import balance, families_selection, give_credits
 from tests.conftest import CeleryWorker
 from tests.factories import OrganizationFactory, SendingNumberFactory, StaffMemberFactory
@@ -155,7 +156,8 @@ def seed(org: Organization, count: int, *, first: int) -> list[str]:
 def organization_sending(name: str, *, e164: str, mps: int, recipients: int, first: int):
     org = OrganizationFactory(name=name)
     give_credits(org, recipients * 2)
-    SendingNumberFactory(organization=org, e164=e164, messages_per_second=mps)
+    number = SendingNumberFactory(organization=org, e164=e164, messages_per_second=mps)
+    texting_approved(org, number)  # its carrier path is approved (broadcasts.readiness)
     return org, seed(org, recipients, first=first)
 
 
