@@ -88,6 +88,11 @@ class ThreadSerializer(serializers.Serializer):
 
 class ReplySerializer(serializers.Serializer):
     text = serializers.CharField(max_length=2000, trim_whitespace=False)
+    omit_header_footer = serializers.BooleanField(
+        default=False,
+        help_text="Leave out the organization's header and footer (Message options) for this "
+        "reply; refused in Canada and Australia, where the law needs them.",
+    )
 
 
 class StatusSerializer(serializers.Serializer):
@@ -180,6 +185,7 @@ def conversation_reply(request: Request, pk: int) -> Response:
             conversation=conversation,
             sender=request._request.staff_member,
             text=serializer.validated_data["text"],
+            omit_header_footer=serializer.validated_data["omit_header_footer"],
         )
     except BroadcastRefused as refused:
         return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)

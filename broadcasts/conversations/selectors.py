@@ -296,16 +296,23 @@ def _readiness_refusal(organization: Organization) -> str:
     return sms_refusal(organization=organization) or ""
 
 
-def reply_preview(*, conversation: Conversation, staff_member: StaffMember | None, text: str):
+def reply_preview(
+    *,
+    conversation: Conversation,
+    staff_member: StaffMember | None,
+    text: str,
+    omit_header_footer: bool = False,
+):
     """The compose window's counting for a reply of one: characters and parts of the text as
-    sent (with the organization's header and footer), credits, and what would refuse it."""
+    sent (with the organization's header and footer unless left out where the law allows),
+    credits, and what would refuse it."""
     from broadcasts.sms import segments
     from broadcasts.sms.compose import Preview
     from credits.selectors import credits_balance
 
     organization = conversation.organization
     typed = text.strip()
-    sent = text_as_sent(organization, typed)
+    sent = text_as_sent(organization, typed, omit=omit_header_footer)
     parts = segments.count_parts(sent)
     preview = Preview(
         messages=1,
@@ -317,6 +324,7 @@ def reply_preview(*, conversation: Conversation, staff_member: StaffMember | Non
         credits_needed=parts.parts,
         credits_available=credits_balance(organization=organization),
     )
+    _header_footer(organization, preview, omit_header_footer)
     refusal = reply_refusal(conversation=conversation, staff_member=staff_member)
     if refusal:
         preview.problems.append(refusal)
@@ -327,9 +335,29 @@ def reply_preview(*, conversation: Conversation, staff_member: StaffMember | Non
     return preview
 
 
-def text_as_sent(organization: Organization, typed: str) -> str:
+def text_as_sent(organization: Organization, typed: str, *, omit: bool = False) -> str:
     """The text as it goes out: the organization's header and footer (message options) on
-    their own lines, as on every text it sends."""
+    their own lines, as on every text it sends, unless left out where the law allows."""
     from broadcasts.sms import ctia
 
-    return ctia.wrap(typed, ctia.message_options_for(organization)) if typed else typed
+    return ctia.wrap(typed, ctia.message_options_for(organization), omit=omit) if typed else ""
+
+
+def _header_footer(organization: Organization, preview, omit: bool) -> None:
+    """What the preview says about the header and footer (the compose window's template)."""
+    from broadcasts.sms import ctia
+
+    options = ctia.message_options_for(organization)
+    name = organization.name
+    preview.header = options.header.strip().replace("{organization}", name)
+    preview.footer = options.footer.strip().replace("{organization}", name)
+    preview.header_footer_required = ctia.why_footer_stays(organization)
+    preview.header_footer_omitted = omit and ctia.may_omit(organization)
+    if omit and preview.header_footer_required:
+        preview.problems.append(header_footer_refusal(organization))
+
+
+def header_footer_refusal(organization: Organization) -> str:
+    from broadcasts.sms import ctia
+
+    return "The header and footer cannot be left out: " + ctia.why_footer_stays(organization)

@@ -17,9 +17,15 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from broadcasts.conversations.models import Conversation, ConversationInbound
-from broadcasts.conversations.selectors import owners_by_number, reply_refusal, text_as_sent
+from broadcasts.conversations.selectors import (
+    header_footer_refusal,
+    owners_by_number,
+    reply_refusal,
+    text_as_sent,
+)
 from broadcasts.models import Broadcast, InboundMessage
 from broadcasts.recipients import BroadcastRefused
+from broadcasts.sms import ctia
 from families.models import Family
 from smsvoice.models import StaffMember
 
@@ -155,8 +161,15 @@ def conversation_assign(*, conversation: Conversation, to: StaffMember | None) -
 # --- replies ---
 
 
-def conversation_reply(*, conversation: Conversation, sender: StaffMember, text: str) -> Broadcast:
-    """Send ``text`` to the conversation's number as ``sender`` (BroadcastRefused with the
+def conversation_reply(
+    *,
+    conversation: Conversation,
+    sender: StaffMember,
+    text: str,
+    omit_header_footer: bool = False,
+) -> Broadcast:
+    """Send ``text`` to the conversation's number as ``sender``, with the organization's
+    header and footer unless left out where the law allows (BroadcastRefused with the
     reason, nothing written or charged, if the box would refuse it)."""
     refused = reply_refusal(conversation=conversation, staff_member=sender)
     if refused:
@@ -165,6 +178,8 @@ def conversation_reply(*, conversation: Conversation, sender: StaffMember, text:
 
     if not text.strip():
         raise BroadcastRefused("Type a reply first.")
+    if omit_header_footer and not ctia.may_omit(conversation.organization):
+        raise BroadcastRefused(header_footer_refusal(conversation.organization))
     organization = conversation.organization
     owners = owners_by_number(organization=organization, e164s=[conversation.e164])
     owners = owners[conversation.e164]
@@ -172,7 +187,7 @@ def conversation_reply(*, conversation: Conversation, sender: StaffMember, text:
     broadcast = single_text_create(
         organization=organization,
         e164=conversation.e164,
-        text=text_as_sent(organization, text.strip()),
+        text=text_as_sent(organization, text.strip(), omit=omit_header_footer),
         kind=REPLY_KIND,
         sender=sender,
         family=Family.objects.filter(pk=one.pk).first() if one and one.kind == "family" else None,

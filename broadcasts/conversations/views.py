@@ -67,13 +67,21 @@ def conversation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _omit(request: HttpRequest) -> bool:
+    return request.POST.get("omit_header_footer") == "on"
+
+
 def _thread_context(request: HttpRequest, conversation: Conversation, text: str = "") -> dict:
+    omit = _omit(request) if request.method == "POST" else False
     return {
         "thread": selectors.thread(conversation=conversation),
         "conversation": conversation,
         "reply_text": text,
         "preview": selectors.reply_preview(
-            conversation=conversation, staff_member=request.staff_member, text=text
+            conversation=conversation,
+            staff_member=request.staff_member,
+            text=text,
+            omit_header_footer=omit,
         ),
         "refusal": selectors.reply_refusal(
             conversation=conversation, staff_member=request.staff_member
@@ -114,6 +122,7 @@ def reply_preview(request: HttpRequest, pk: int) -> HttpResponse:
         conversation=conversation,
         staff_member=request.staff_member,
         text=request.POST.get("text", ""),
+        omit_header_footer=_omit(request),
     )
     return render(request, "broadcasts/_preview.html", {"preview": preview, "noun": "numbers"})
 
@@ -126,7 +135,10 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     text = request.POST.get("text", "")
     try:
         services.conversation_reply(
-            conversation=conversation, sender=request.staff_member, text=text
+            conversation=conversation,
+            sender=request.staff_member,
+            text=text,
+            omit_header_footer=_omit(request),
         )
     except BroadcastRefused as refused:
         messages.error(request, f"Not sent: {refused}")

@@ -164,6 +164,53 @@ def test_the_reply_box_counts_like_compose_with_the_header_and_footer(
         reverse("conversations:reply_preview", args=[conversation.pk]), {"text": "x" * 140}
     ).content.decode()
     assert "2 parts" in longer
+    left_out = jo_client.post(
+        reverse("conversations:reply_preview", args=[conversation.pk]),
+        {"text": "x" * 140, "omit_header_footer": "on"},
+    ).content.decode()
+    assert 'data-testid="chars-left">20 of 160 characters left' in left_out
+
+
+def test_a_reply_carries_the_header_and_footer_unless_left_out(
+    client, org, ready, jo_client, twilio_standin, django_capture_on_commit_callbacks
+):
+    from broadcasts.sms.ctia import message_options_for
+
+    family_with_number(org, e164=PHONE)
+    text_in(client, "hi")
+    conversation = Conversation.objects.get()
+    options = message_options_for(org)
+    options.header, options.footer = "{organization}:", "Reply STOP to opt out"
+    options.save()
+    url = reverse("conversations:reply", args=[conversation.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        jo_client.post(url, {"text": "See you at 5"})
+        jo_client.post(url, {"text": "Bring water", "omit_header_footer": "on"})
+    bodies = sorted(m.body for m in twilio_standin.messages.values())
+    assert bodies == ["Bring water", "Demo Gym:\nSee you at 5\nReply STOP to opt out"]
+
+
+def test_in_canada_the_header_and_footer_cannot_be_left_out(
+    client, org, ready, jo_client, twilio_standin
+):
+    from broadcasts.sms.ctia import message_options_for
+
+    org.country = "CA"
+    org.save()
+    family_with_number(org, e164=PHONE)
+    text_in(client, "hi")
+    conversation = Conversation.objects.get()
+    options = message_options_for(org)
+    options.header, options.footer = "Demo Gym:", "Reply STOP to opt out"
+    options.save()
+    page = jo_client.get(reverse("conversations:detail", args=[conversation.pk])).content
+    assert b'data-testid="header-footer-required"' in page and b"omit_header_footer" not in page
+    refused = jo_client.post(
+        reverse("conversations:reply", args=[conversation.pk]),
+        {"text": "Hi", "omit_header_footer": "on"},
+    )
+    assert refused.status_code == 400 and b"cannot be left out" in refused.content
+    assert twilio_standin.messages == {}
 
 
 def test_a_reply_to_an_opted_out_number_without_stop_is_refused(client, org, ready, jo_client):
