@@ -8,6 +8,7 @@ app_name = "conversations"
 urlpatterns = [
     path("", views.messenger, name="list"),
     path("unread/", views.unread_badge, name="unread"),
+    path("rows/", views.rows, name="rows"),
     path("digest/", views.digest_toggle, name="digest"),
     path("<int:pk>/", views.conversation_detail, name="detail"),
     path("<int:pk>/timeline/", views.timeline, name="timeline"),

@@ -40,6 +40,7 @@ def _list_context(request: HttpRequest) -> dict:
     rows = [(c, owners[c.e164]) for c in page]
     query = request.GET.copy()
     query.pop("page", None)
+    query.pop("current", None)
     return {
         "filters": filters,
         "page": page,
@@ -99,6 +100,18 @@ def _moves(conversation: Conversation) -> list[tuple[str, str]]:
         for start, to in sorted(Conversation.STAFF_MOVES)
         if start == conversation.status
     ]
+
+
+@text_logs_required
+def rows(request: HttpRequest) -> HttpResponse:
+    """The list again (htmx polling), with the filters and page it was shown with."""
+    context = _list_context(request)
+    current = request.GET.get("current", "")
+    if current.isdigit():
+        context["conversation"] = (
+            Conversation.objects.for_org(request.organization).filter(pk=int(current)).first()
+        )
+    return render(request, "conversations/_rows.html", context)
 
 
 @text_logs_required

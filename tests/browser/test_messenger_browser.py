@@ -95,6 +95,9 @@ def test_the_unread_count_changes_without_a_reload_and_staff_reply_beside_the_li
     page.evaluate("window.stillThisPage = true")
     text_in(messenger, "Great, thanks!", sender=GARCIA)
     expect(thread.get_by_test_id("timeline")).to_contain_text("Great, thanks!")
+    expect(page.get_by_test_id("conversation-list").locator(".current")).to_contain_text(
+        "Great, thanks!"
+    )
     assert page.evaluate("window.stillThisPage") is True, "the page was reloaded"
     shot(page, "messenger-thread-1280")
     sent = OutboxMessage.objects.get(to_e164=GARCIA)

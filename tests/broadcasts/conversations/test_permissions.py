@@ -41,6 +41,7 @@ def outbox(settings):
 LOG_PAGES = [
     ("conversations:list", []),
     ("broadcasts:revocation_reviews", []),
+    ("conversations:rows", []),
     ("broadcasts:audit", []),
     ("broadcasts:audit_csv", []),
     ("broadcasts:outbox", []),
