@@ -1,6 +1,7 @@
-"""Writing an import: the upload kept (``import_create``), its mapping and preview saved
-(``import_preview``), starting it (previewed → queued, the task enqueued on commit) and the
-task's body, which writes the file's families chunk by chunk.
+"""Writing an import: the upload kept (``import_create``), its mapping saved and its preview
+computed by a task (``import_check_start``, ``import_check``), starting it (previewed →
+queued, the task enqueued on commit) and the task's body, which writes the file's families
+chunk by chunk.
 
 Each chunk is one transaction: the import row is locked, the chunk's groups are planned
 afresh against the directory as it now is (``plan.Planner``, the preview's own code) and each
@@ -74,25 +75,70 @@ def import_create(
     )
 
 
+CHECK_TASK = "families.importing.tasks.directory_import_check"
+
+
 @transaction.atomic
-def import_preview(*, directory_import: DirectoryImport, config: Config) -> DirectoryImport:
-    """Save the admin's mapping (and remember it for the organization's next file) and the
-    preview it gives; the import can then be started, or mapped again."""
+def import_check_start(*, directory_import: DirectoryImport, config: Config) -> None:
+    """Save the admin's mapping (and remember it for the organization's next file) and queue
+    the preview's computation; the page polls until it is ready."""
     locked = DirectoryImport.objects.select_for_update().get(pk=directory_import.pk)
-    status_move(locked, Status.PREVIEWED)
-    parsed = parse_text(locked.content)
-    preview = preview_make(organization=locked.organization, parsed=parsed, config=config)
+    status_move(locked, Status.CHECKING)
     locked.mapping = config.to_json()
-    locked.preview = preview.to_json()
-    locked.families_total = len(preview.plans)
-    locked.save(update_fields=["status", "mapping", "preview", "families_total"])
+    locked.preview = {"checked": 0, "total": locked.row_count}
+    locked.failure = ""
+    locked.save(update_fields=["status", "mapping", "preview", "failure"])
     mapping_remember(
         organization=locked.organization,
         headers=locked.headers,
         columns=config.columns,
         date_order=config.date_order,
     )
-    return locked
+    directory_import.status, directory_import.mapping = locked.status, locked.mapping
+    pk = locked.pk
+    transaction.on_commit(lambda: current_app.tasks[CHECK_TASK].delay(pk))
+
+
+def import_check(*, directory_import_id: int) -> str:
+    """The check task's body: the preview of the file with the mapping saved, kept on the
+    import (nothing else is written). A mapping changed meanwhile wins: its own task saves."""
+    imported = DirectoryImport.objects.select_related("organization").get(pk=directory_import_id)
+    if imported.status != Status.CHECKING:
+        return imported.status
+    mapping = imported.mapping
+    total = imported.row_count
+
+    def progress(checked: int) -> None:
+        DirectoryImport.objects.filter(pk=imported.pk, status=Status.CHECKING).update(
+            preview={"checked": checked, "total": total}
+        )
+
+    try:
+        preview = preview_make(
+            organization=imported.organization,
+            parsed=parse_text(imported.content),
+            config=Config.from_json(mapping),
+            progress=progress,
+        )
+    except Exception as error:
+        with transaction.atomic():
+            locked = DirectoryImport.objects.select_for_update().get(pk=imported.pk)
+            if locked.status == Status.CHECKING and locked.mapping == mapping:
+                status_move(locked, Status.MAPPING)
+                locked.failure = (
+                    f"The rows could not be checked ({type(error).__name__}); try again."
+                )
+                locked.save(update_fields=["status", "failure"])
+        raise
+    with transaction.atomic():
+        locked = DirectoryImport.objects.select_for_update().get(pk=imported.pk)
+        if locked.status != Status.CHECKING or locked.mapping != mapping:
+            return locked.status
+        status_move(locked, Status.PREVIEWED)
+        locked.preview = preview.to_json()
+        locked.families_total = len(preview.plans)
+        locked.save(update_fields=["status", "preview", "families_total"])
+    return Status.PREVIEWED
 
 
 @transaction.atomic

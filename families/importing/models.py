@@ -24,11 +24,15 @@ class DirectoryImport(models.Model):
 
     Status moves (``status_move`` refuses any other)::
 
-        mapping ──▶ previewed ──▶ queued ──▶ running ──▶ done
-           ▲            │                       │
-           └────────────┘ (mapping changed)     └──▶ failed (an unexpected error; the chunks
-                                                             already written stay, re-running
-                                                             the same file finishes the rest)
+        mapping ──▶ checking ──▶ previewed ──▶ queued ──▶ running ──▶ done
+           ▲           │  ▲           │                       │
+           └───────────┘  └───────────┘ (mapping changed)     └──▶ failed (an unexpected
+           (the check failed)                                  error; the chunks already
+                                                               written stay, re-running the
+                                                               same file finishes the rest)
+
+    ``checking`` is the preview being computed by a task (a 20,000-row file takes longer
+    than a request should); ``preview`` then holds {"checked": rows, "total": rows}.
 
     ``chunks_done`` counts the chunks committed; each chunk's families, report lines and this
     counter are written in one transaction, so a task delivered twice or restarted after a
@@ -37,6 +41,7 @@ class DirectoryImport(models.Model):
 
     class Status(models.TextChoices):
         MAPPING = "mapping", "Mapping columns"
+        CHECKING = "checking", "Checking rows"
         PREVIEWED = "previewed", "Previewed"
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Importing"
@@ -44,8 +49,9 @@ class DirectoryImport(models.Model):
         FAILED = "failed", "Failed"
 
     MOVES = {
-        Status.MAPPING: {Status.PREVIEWED},
-        Status.PREVIEWED: {Status.MAPPING, Status.PREVIEWED, Status.QUEUED},
+        Status.MAPPING: {Status.CHECKING},
+        Status.CHECKING: {Status.PREVIEWED, Status.MAPPING},
+        Status.PREVIEWED: {Status.CHECKING, Status.QUEUED},
         Status.QUEUED: {Status.RUNNING, Status.FAILED},
         Status.RUNNING: {Status.DONE, Status.FAILED},
         Status.DONE: set(),
@@ -90,6 +96,11 @@ class DirectoryImport(models.Model):
     @property
     def live(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def checked_percent(self) -> int:
+        total = self.preview.get("total") or 0
+        return min(100, (self.preview.get("checked") or 0) * 100 // total) if total else 0
 
     @property
     def percent(self) -> int:

@@ -21,6 +21,7 @@ the consent basis, and never for a number that replied STOP or cannot take texts
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,6 +217,19 @@ class RowReader:
         self.headers = headers
         self.config = config
         self.fields = {f.pk: f for f in PhoneField.objects.for_org(organization)}
+        self.cleaned: dict[tuple, sync.Cleaned] = {}
+
+    def _clean(self, kind: str, data: dict[str, Any], **context: Any) -> sync.Cleaned:
+        """families.sync's cleaner of this kind. The rows of one family repeat its family,
+        guardian and number cells, so each distinct input is cleaned once per file."""
+        key = (
+            kind,
+            tuple(sorted((name, str(value)) for name, value in data.items())),
+            tuple(sorted((name, getattr(value, "pk", value)) for name, value in context.items())),
+        )
+        if key not in self.cleaned:
+            self.cleaned[key] = getattr(sync, f"{kind}_clean")(data=data, **context)
+        return self.cleaned[key]
 
     def read(self, number: int, cells_: list[str]) -> RowIn:
         row = _Row(cells_, self.headers, self.config.columns)
@@ -241,7 +255,7 @@ class RowReader:
             data["status"] = cells.family_status(row.get("family_status"))
         if row.get("location"):
             data["location"] = row.get("location")
-        cleaned = sync.family_clean(organization=self.organization, data=data)
+        cleaned = self._clean("family", data, organization=self.organization)
         out.family = dict(cleaned.values)
         columns = {
             "name": row.column("family_name"),
@@ -267,9 +281,8 @@ class RowReader:
                 )
             )
             return
-        cleaned = sync.guardian_clean(
-            data={"first_name": first, "last_name": last, "email": row.get(keys[3])}
-        )
+        data = {"first_name": first, "last_name": last, "email": row.get(keys[3])}
+        cleaned = self._clean("guardian", data)
         columns = {
             "first_name": row.column(keys[0], keys[2], keys[3]),
             "last_name": row.column(keys[1], keys[2]),
@@ -317,7 +330,7 @@ class RowReader:
             data["status"] = cells.student_status(row.get("student_status"))
         if row.get("student_external_id"):
             data["external_id"] = row.get("student_external_id")
-        cleaned = sync.student_clean(organization=self.organization, data=data)
+        cleaned = self._clean("student", data, organization=self.organization)
         columns = {
             "first_name": row.column("student_first", "student_name"),
             "last_name": row.column("student_last", "student_name"),
@@ -352,8 +365,8 @@ class RowReader:
                         )
                     )
                 continue
-            cleaned = sync.number_clean(
-                organization=self.organization, field=phone_field, data={"number": raw}
+            cleaned = self._clean(
+                "number", {"number": raw}, organization=self.organization, field=phone_field
             )
             if cleaned.errors:
                 column = row.column(f"phone:{field_id}")
@@ -387,9 +400,23 @@ class RowReader:
             out.family["name"] = out.student.values["last_name"]
 
 
-def rows_read(*, organization: Organization, parsed: ParsedFile, config: Config) -> list[RowIn]:
+PROGRESS_EVERY = 500
+
+
+def rows_read(
+    *,
+    organization: Organization,
+    parsed: ParsedFile,
+    config: Config,
+    progress: Callable[[int], None] | None = None,
+) -> list[RowIn]:
+    """Every row read and checked; ``progress(rows so far)`` is told every few hundred rows."""
     reader = RowReader(organization=organization, headers=parsed.headers, config=config)
-    rows = [reader.read(number, cells_) for number, cells_ in parsed.rows]
+    rows = []
+    for number, cells_ in parsed.rows:
+        rows.append(reader.read(number, cells_))
+        if progress is not None and len(rows) % PROGRESS_EVERY == 0:
+            progress(len(rows))
     _duplicates_warn(rows)
     return rows
 
@@ -1074,13 +1101,26 @@ def _order(issue: Issue) -> tuple[int, str]:
     return issue.row, issue.column
 
 
-def groups_for(*, organization: Organization, parsed: ParsedFile, config: Config) -> list[FamilyIn]:
-    return groups_make(rows_read(organization=organization, parsed=parsed, config=config))
+def groups_for(
+    *,
+    organization: Organization,
+    parsed: ParsedFile,
+    config: Config,
+    progress: Callable[[int], None] | None = None,
+) -> list[FamilyIn]:
+    rows = rows_read(organization=organization, parsed=parsed, config=config, progress=progress)
+    return groups_make(rows)
 
 
-def preview_make(*, organization: Organization, parsed: ParsedFile, config: Config) -> Preview:
+def preview_make(
+    *,
+    organization: Organization,
+    parsed: ParsedFile,
+    config: Config,
+    progress: Callable[[int], None] | None = None,
+) -> Preview:
     """The whole file planned against the directory as it is now; nothing is written."""
-    groups = groups_for(organization=organization, parsed=parsed, config=config)
+    groups = groups_for(organization=organization, parsed=parsed, config=config, progress=progress)
     planner = Planner(organization=organization, config=config)
     planner.load(groups)
     plans = [planner.plan(group) for group in groups]

@@ -1,8 +1,10 @@
-"""The import's task: thin, takes the import's id, calls ``apply.import_run``. Celery finds it
-by name (``smsvoice.celery`` discovers this package), so ``apply`` never imports it.
+"""The import's tasks: thin, they take the import's id and call ``apply.import_check`` (the
+preview) or ``apply.import_run`` (the import). ``apply`` enqueues them by name (the families
+app registers this module when it is ready), so it never imports this module.
 
-A redelivered or restarted task goes on from the first chunk not yet committed (see apply);
-a task that fails leaves the import failed with its reason, and is not retried by itself."""
+A redelivered or restarted import goes on from the first chunk not yet committed (see apply);
+a task that fails leaves the import failed (or the check back at mapping) with its reason,
+and is not retried by itself."""
 
 from celery import shared_task
 
@@ -12,3 +14,9 @@ from families.importing import apply
 @shared_task(acks_late=True)
 def directory_import_run(directory_import_id: int) -> dict[str, int]:
     return apply.import_run(directory_import_id=directory_import_id)
+
+
+@shared_task(acks_late=True)
+def directory_import_check(directory_import_id: int) -> str:
+    """The preview of an import, computed off the request."""
+    return apply.import_check(directory_import_id=directory_import_id)

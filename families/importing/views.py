@@ -33,7 +33,7 @@ def _import(request: HttpRequest, pk: int) -> DirectoryImport:
 def _next_page(directory_import: DirectoryImport) -> str:
     if directory_import.status == Status.MAPPING:
         return reverse("families:import_mapping", args=[directory_import.pk])
-    if directory_import.status == Status.PREVIEWED:
+    if directory_import.status in (Status.CHECKING, Status.PREVIEWED):
         return reverse("families:import_preview", args=[directory_import.pk])
     return reverse("families:import_progress", args=[directory_import.pk])
 
@@ -99,7 +99,7 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
             consent_basis=form.consent_basis_value(),
         )
         try:
-            apply.import_preview(directory_import=directory_import, config=config)
+            apply.import_check_start(directory_import=directory_import, config=config)
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
@@ -118,6 +118,15 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     directory_import = _import(request, pk)
+    polling = bool(request.headers.get("HX-Request"))
+    if directory_import.status == Status.CHECKING:
+        template = "families/import/_checking.html" if polling else "families/import/checking.html"
+        return render(request, template, {"directory_import": directory_import})
+    if polling:
+        # The check is over (done, or back at mapping): the whole page shows what it found.
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
     if directory_import.status != Status.PREVIEWED:
         return redirect(_next_page(directory_import))
     preview = directory_import.preview
@@ -151,7 +160,7 @@ def import_start(request: HttpRequest, pk: int) -> HttpResponse:
 @admin_required
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     directory_import = _import(request, pk)
-    if directory_import.status in (Status.MAPPING, Status.PREVIEWED):
+    if directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED):
         return redirect(_next_page(directory_import))
     context = {"directory_import": directory_import, "counts": directory_import.counts}
     if request.headers.get("HX-Request"):
@@ -166,7 +175,7 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     directory_import = _import(request, pk)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stem = directory_import.file_name.rsplit(".", 1)[0][:80] or "import"
-    before = directory_import.status in (Status.MAPPING, Status.PREVIEWED)
+    before = directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED)
     kind = "preview" if before else "report"
     response["Content-Disposition"] = f'attachment; filename="{_safe(stem)}-{kind}.csv"'
     response.write("\ufeff")  # so that Excel reads it as UTF-8

@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 STATUSES = [
     ("mapping", "Mapping columns"),
+    ("checking", "Checking rows"),
     ("previewed", "Previewed"),
     ("queued", "Queued"),
     ("running", "Importing"),

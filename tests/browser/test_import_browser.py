@@ -96,7 +96,7 @@ def test_upload_match_preview_import_report(
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_preview_with_errors_and_warnings(
-    request, viewport, live_server, log_in, admin_member, org
+    request, viewport, live_server, log_in, admin_member, org, tasks_in_process
 ):
     page: Page = request.getfixturevalue(viewport)
     template(org)

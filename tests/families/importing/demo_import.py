@@ -32,7 +32,10 @@ with open(path, "rb") as file:
         data=file.read(),
     )
 columns = mapping.guess_mapping(parse_text(imported.content).headers, organization=organization)
-apply.import_preview(directory_import=imported, config=Config(columns=columns))
+with transaction.atomic():  # the check runs in-process when this commits
+    apply.import_check_start(directory_import=imported, config=Config(columns=columns))
+imported.refresh_from_db()
+assert imported.status == "previewed", imported.status
 with transaction.atomic():
     apply.import_start(directory_import=imported, actor=user, actor_label="O (admin)")
 imported.refresh_from_db()

@@ -22,18 +22,26 @@ def upload(client, name: str, data: bytes | None = None):
     return client.post(reverse("families:import_upload"), {"file": file})
 
 
-def mapping_post(client, directory_import, **changes):
-    """Post the mapping page's own initial choices, with ``changes`` on top."""
-    page = client.get(reverse("families:import_mapping", args=[directory_import.pk]))
-    form = page.context["form"]
-    data = {name: form[name].value() or "" for name in form.fields}
-    data.pop("consent_confirmed")
-    data.update(changes)
-    return client.post(reverse("families:import_mapping", args=[directory_import.pk]), data)
+@pytest.fixture
+def mapping_post(eager_tasks, django_capture_on_commit_callbacks):
+    """Post the mapping page's own initial choices, with ``changes`` on top; the check task
+    runs in-process when the request commits, as in the demo."""
+
+    def post(client, directory_import, **changes):
+        page = client.get(reverse("families:import_mapping", args=[directory_import.pk]))
+        form = page.context["form"]
+        data = {name: form[name].value() or "" for name in form.fields}
+        data.pop("consent_confirmed")
+        data.update(changes)
+        with django_capture_on_commit_callbacks(execute=True):
+            url = reverse("families:import_mapping", args=[directory_import.pk])
+            return client.post(url, data)
+
+    return post
 
 
 def test_the_whole_import_through_the_pages(
-    admin_client, org, fields, eager_tasks, django_capture_on_commit_callbacks
+    admin_client, org, fields, eager_tasks, django_capture_on_commit_callbacks, mapping_post
 ):
     page = admin_client.get(reverse("families:family_list"))
     assert reverse("families:import_upload") in page.content.decode()
@@ -88,7 +96,9 @@ def test_the_progress_fragment_polls_while_the_import_runs(admin_client, org, fi
     assert "hx-get" not in admin_client.get(url, headers={"HX-Request": "true"}).content.decode()
 
 
-def test_an_opt_in_column_needs_a_stated_and_confirmed_basis(admin_client, org, fields):
+def test_an_opt_in_column_needs_a_stated_and_confirmed_basis(
+    admin_client, org, fields, mapping_post
+):
     upload(admin_client, "students_excel_utf16.csv")
     imported = DirectoryImport.objects.for_org(org).get()
     response = mapping_post(admin_client, imported)
@@ -105,7 +115,7 @@ def test_an_opt_in_column_needs_a_stated_and_confirmed_basis(admin_client, org, 
     assert imported.preview["counts"]["opt_ins"] == 0
 
 
-def test_one_target_for_two_columns_is_refused(admin_client, org, fields):
+def test_one_target_for_two_columns_is_refused(admin_client, org, fields, mapping_post):
     upload(admin_client, "families_utf8_bom.csv")
     imported = DirectoryImport.objects.for_org(org).get()
     response = mapping_post(admin_client, imported, col_15="family_name")
@@ -142,7 +152,7 @@ def test_a_file_too_large_is_refused(admin_client, org, fields, settings):
 
 
 def test_the_mapping_is_remembered_for_the_organizations_next_file(
-    admin_client, org, fields, other_staff_client, other_org
+    admin_client, org, fields, other_staff_client, other_org, mapping_post
 ):
     upload(admin_client, "families_utf8_bom.csv")
     first = DirectoryImport.objects.for_org(org).get()
@@ -200,3 +210,48 @@ def test_an_import_is_started_once(
     response = admin_client.post(reverse("families:import_start", args=[imported.pk]), follow=True)
     assert "cannot become queued" in response.content.decode()
     assert Family.objects.for_org(org).count() == 4
+
+
+def test_the_preview_is_checked_off_the_request_and_the_page_polls(
+    admin_client, org, fields, admin_member
+):
+    from families.importing import apply
+    from families.importing.plan import Config
+
+    upload(admin_client, "families_utf8_bom.csv")
+    imported = DirectoryImport.objects.for_org(org).get()
+    apply.import_check_start(directory_import=imported, config=Config(columns={1: "family_name"}))
+    url = reverse("families:import_preview", args=[imported.pk])
+    page = admin_client.get(url)
+    assert "0 of 4 rows checked" in page.content.decode()
+    fragment = admin_client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in fragment and f'hx-get="{url}"' in fragment
+    # The mapping page sends an import being checked to the checking page.
+    mapping = admin_client.get(reverse("families:import_mapping", args=[imported.pk]))
+    assert mapping.url == url
+    assert apply.import_check(directory_import_id=imported.pk) == "previewed"
+    done = admin_client.get(url, headers={"HX-Request": "true"})
+    assert done.status_code == 204 and done["HX-Refresh"] == "true"
+    assert admin_client.get(url).context["counts"]["families_created"] == 4
+
+
+def test_a_mapping_changed_while_the_check_ran_is_the_one_kept(
+    org, fields, admin_member, monkeypatch
+):
+    from families.importing import apply
+    from families.importing.plan import Config
+
+    imported = make_import(org, admin_member.user, "families_utf8_bom.csv")
+    apply.import_check_start(directory_import=imported, config=Config(columns={1: "family_name"}))
+    first_preview = apply.preview_make
+
+    def admin_maps_again_meanwhile(**kwargs):
+        DirectoryImport.objects.filter(pk=imported.pk).update(
+            mapping={"columns": {"0": "family_name"}}
+        )
+        return first_preview(**kwargs)
+
+    monkeypatch.setattr(apply, "preview_make", admin_maps_again_meanwhile)
+    assert apply.import_check(directory_import_id=imported.pk) == "checking"
+    imported.refresh_from_db()
+    assert imported.preview == {"checked": 0, "total": 4}
