@@ -8,12 +8,14 @@ tables: related rows are joined (list_select_related), foreign keys are typed id
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Model
 from django.forms import BaseInlineFormSet
 
 from families.models import PhoneNumber
-from smsvoice.models import Organization, StaffMember
+from smsvoice.api_keys import api_key_create, api_key_revoke
+from smsvoice.models import APIKey, Organization, StaffMember
 
 
 def organization_from_parent(formset: BaseInlineFormSet, parent: Model) -> None:
@@ -69,3 +71,81 @@ class StaffMemberAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         organization_from_parent(formset, form.instance)
+
+
+class APIKeyAddForm(forms.ModelForm):
+    """A key made by the operator for an organization, in the name of one of its admins."""
+
+    scope_choices = forms.MultipleChoiceField(
+        choices=APIKey.Scope.choices, widget=forms.CheckboxSelectMultiple, label="Scopes"
+    )
+
+    class Meta:
+        model = APIKey
+        fields = ("organization", "name", "created_by")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        member, organization = cleaned.get("created_by"), cleaned.get("organization")
+        if member is None or organization is None:
+            self.add_error("created_by", "Choose an admin of the organization.")
+        elif member.organization_id != organization.pk or not member.is_admin:
+            self.add_error("created_by", "Choose an admin of this organization.")
+        return cleaned
+
+
+@admin.register(APIKey)
+class APIKeyAdmin(admin.ModelAdmin):
+    """Keys are made here like on Settings > API keys (the key shown once, in a message) and
+    never show their hash; a key's scopes and secret cannot change, only its name."""
+
+    list_display = ("name", "organization", "prefix", "scopes", "created_at", "last_used_at")
+    list_filter = ("scopes",)
+    search_fields = ("name", "prefix", "organization__name")
+    list_select_related = ("organization",)
+    raw_id_fields = ("organization", "created_by")
+    show_full_result_count = False
+    actions = ("revoke",)
+    fields = (
+        "organization",
+        "name",
+        "prefix",
+        "scopes",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = APIKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("organization", "name", "created_by", "scope_choices")
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else tuple(f for f in self.fields if f != "name")
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        key, full = api_key_create(
+            organization=form.cleaned_data["organization"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scope_choices"],
+            created_by=form.cleaned_data["created_by"],
+        )
+        obj.__dict__.update({k: v for k, v in key.__dict__.items() if not k.startswith("_")})
+        obj._state = key._state
+        messages.warning(request, f"Copy the new key now; it is not shown again: {full}")
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset) -> None:
+        for key in queryset.select_related("created_by"):
+            api_key_revoke(key=key, revoked_by=None)

@@ -89,9 +89,9 @@ def api_key_create(
 
 
 @transaction.atomic
-def api_key_revoke(*, key: APIKey, revoked_by: StaffMember) -> APIKey:
+def api_key_revoke(*, key: APIKey, revoked_by: StaffMember | None) -> APIKey:
     """Refused from the next request on (every request reads the key's row). Revoking twice
-    keeps the first revocation."""
+    keeps the first revocation. ``revoked_by`` None: the operator, in the Django admin."""
     locked = APIKey.objects.select_for_update().get(pk=key.pk)
     if locked.revoked_at is None:
         locked.revoked_at, locked.revoked_by = timezone.now(), revoked_by

@@ -198,3 +198,30 @@ def test_a_key_is_served_when_redis_cannot_count(admin_member, monkeypatch):
 
     monkeypatch.setattr("smsvoice.api_keys._count", down)
     assert _call("get", FAMILIES, _key(admin_member, "read")).status_code == 200
+
+
+def test_the_operator_makes_a_key_in_the_admin_shown_once_in_a_message(admin_member):
+    from tests.factories import UserFactory
+
+    operator = Client()
+    operator.force_login(UserFactory(is_staff=True, is_superuser=True))
+    data = {
+        "organization": admin_member.organization.pk,
+        "name": "Made by the operator",
+        "created_by": admin_member.pk,
+        "scope_choices": ["read"],
+    }
+    response = operator.post(reverse("admin:smsvoice_apikey_add"), data, follow=True)
+    assert response.status_code == 200
+    shown = [str(m) for m in response.context["messages"] if "smsv_" in str(m)]
+    full = shown[0].rsplit(" ", 1)[1]
+    key = APIKey.objects.get()
+    assert key.secret_hash == hashlib.sha256(full.encode()).hexdigest()
+    assert _call("get", FAMILIES, full).status_code == 200
+    page = operator.get(reverse("admin:smsvoice_apikey_change", args=[key.pk])).content.decode()
+    assert key.secret_hash not in page and full not in page
+    operator.post(
+        reverse("admin:smsvoice_apikey_changelist"),
+        {"action": "revoke", "_selected_action": [key.pk]},
+    )
+    assert _call("get", FAMILIES, full).status_code == 401

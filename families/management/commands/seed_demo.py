@@ -478,7 +478,24 @@ def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> See
         _parent_login_link(organization, spec.parent_login)
     _ready_to_send(organization, spec)
     _replies_seed(organization)
+    _api_key_seed(organization, admin)
     return result
+
+
+def _api_key_seed(organization: Organization, admin: StaffMember | None) -> None:
+    """One key on Settings > API keys, once, so the list has a row; its secret is thrown away
+    (nobody can use it), as a real key's is after it is shown."""
+    from smsvoice.api_keys import api_key_create
+    from smsvoice.models import APIKey
+
+    if admin is None or APIKey.objects.for_org(organization).exists():
+        return
+    api_key_create(
+        organization=organization,
+        name="Class system sync (demo)",
+        scopes=["read", "write"],
+        created_by=admin,
+    )
 
 
 def _replies_seed(organization: Organization) -> None:
