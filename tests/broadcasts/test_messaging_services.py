@@ -395,3 +395,22 @@ def test_a_text_that_went_out_from_the_sender_id_is_found_again_when_reconciled(
     assert broadcast_senders(broadcast) == ["+61491570006", "BondiSwim"]
     recent = gateway.messages_recent(from_="BondiSwim", created_after=broadcast.created_at)
     assert [m["sid"] if isinstance(m, dict) else m.sid for m in recent] == [message.sid]
+
+
+def test_the_outbox_sets_up_a_local_service_and_asks_twilio_nothing(org, settings):
+    settings.SMS_BACKEND = "outbox"
+    settings.TWILIO_MESSAGING_API_BASE = "http://127.0.0.1:9"  # nothing listens: a call fails
+    card_on_file(org)
+
+    number = sending_number_buy(organization=org, phone_number="+14155550107")
+
+    service = MessagingService.objects.get(organization=org)
+    assert service.state == State.LOCAL and service.last_error == ""
+    assert service.pool_number_sid == number.provider_sid
+    assert sms_refusal(organization=org) is None
+    sending_number_release(organization=org)
+    assert MessagingService.objects.get(organization=org).pool_number_sid == ""
+
+
+def test_staff_without_the_admin_role_cannot_set_up_the_service(staff_client):
+    assert staff_client.post(reverse("broadcasts:messaging_service")).status_code == 403
