@@ -111,3 +111,28 @@ def test_a_preview_with_errors_and_warnings(
     expect(page.locator("#warnings")).to_contain_text("row 3: repeats row 2 exactly.")
     assert_fits_the_screen(page)
     shot(page, "import-preview-errors")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_checking_page_polls_until_the_preview_is_ready(
+    request, viewport, live_server, log_in, admin_member, org
+):
+    """With a broker the check is a worker's task: the page shows the rows checked and turns
+    into the preview by itself once the task is done (run here by the test)."""
+    from families.importing import apply
+    from families.importing.models import DirectoryImport
+
+    page: Page = request.getfixturevalue(viewport)
+    template(org)
+    log_in(admin_member.user, on=page)
+    page.goto(f"{live_server.url}/families/import/")
+    page.get_by_label("CSV file").set_input_files(str(FILES / "families_utf8_bom.csv"))
+    page.get_by_role("button", name="Upload and match columns").click()
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.get_by_test_id("checking-status")).to_contain_text("0 of 4 rows checked")
+    assert_fits_the_screen(page)
+    shot(page, "import-checking")
+    imported = DirectoryImport.objects.for_org(org).get()
+    assert apply.import_check(directory_import_id=imported.pk) == "previewed"
+    expect(page.get_by_test_id("count-created")).to_have_text("4")
+    expect(page.get_by_role("button", name="Import 4 families")).to_be_visible()
