@@ -438,6 +438,12 @@ def sending_number(request: HttpRequest) -> HttpResponse:
                 organization=org, phone_number=request.POST.get("phone_number", "")
             )
             messages.success(request, f"{number.e164} is now your sending number.")
+            if not number.messaging_service_sid:  # the Messaging Service failed (issue 11)
+                messages.error(
+                    request,
+                    "Its Messaging Service is not set up yet, so texts are refused until it is: "
+                    "see “Ready to text?” on Settings > SMS & Voice (it is retried by itself).",
+                )
             return redirect("broadcasts:sending_number")
         if request.method == "POST" and request.POST.get("action") == "release":
             released = sending_number_release(organization=org)

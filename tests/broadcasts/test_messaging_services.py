@@ -414,3 +414,19 @@ def test_the_outbox_sets_up_a_local_service_and_asks_twilio_nothing(org, setting
 
 def test_staff_without_the_admin_role_cannot_set_up_the_service(staff_client):
     assert staff_client.post(reverse("broadcasts:messaging_service")).status_code == 403
+
+
+def test_buying_a_number_whose_service_fails_says_so(admin_client, org, twilio):
+    card_on_file(org)
+    twilio.messaging.fail_next("service_create", status=503)
+
+    page = admin_client.post(
+        reverse("broadcasts:sending_number"),
+        {"action": "buy", "phone_number": "+14155550123"},
+        follow=True,
+    )
+
+    html = page.content.decode()
+    assert "+14155550123 is now your sending number." in html
+    assert "Its Messaging Service is not set up yet, so texts are refused" in html
+    assert MessagingService.objects.get(organization=org).state == State.FAILED
