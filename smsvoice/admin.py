@@ -15,7 +15,7 @@ from django.forms import BaseInlineFormSet
 
 from families.models import PhoneNumber
 from smsvoice.api_keys import api_key_create, api_key_revoke
-from smsvoice.models import APIKey, Organization, StaffMember
+from smsvoice.models import APIKey, MessageOptions, Organization, StaffMember
 
 
 def organization_from_parent(formset: BaseInlineFormSet, parent: Model) -> None:
@@ -71,6 +71,19 @@ class StaffMemberAdmin(admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         organization_from_parent(formset, form.instance)
+
+
+@admin.register(MessageOptions)
+class MessageOptionsAdmin(admin.ModelAdmin):
+    """Header, footer, signup message and HELP/STOP replies; the business's admins edit them on
+    Settings > SMS & Voice > Message options, where the CTIA and CA/AU rules are checked."""
+
+    list_display = ("organization", "header", "footer", "updated_at")
+    search_fields = ("organization__name", "header", "footer")
+    list_select_related = ("organization",)
+    raw_id_fields = ("organization", "updated_by")
+    readonly_fields = ("updated_at",)
+    show_full_result_count = False
 
 
 class APIKeyAddForm(forms.ModelForm):
