@@ -72,14 +72,14 @@ def card_check(organization: Organization) -> Check:
     account = credit_account(organization=organization)
     if account is not None and account.has_card:
         state = f"{account.card_brand.title()} ending {account.card_last4}."
-        return Check("card", "Card on file", True, state, "Replace card", _url("credits:card"))
+        return Check("card", "Card on file", True, state)
     return Check(
         "card",
         "Card on file",
         False,
         "No card yet: it pays for the sending number and credits (texts themselves use "
         "prepaid credits).",
-        "Add a card",
+        "Put a card on file",
         _url("credits:card"),
     )
 
@@ -88,13 +88,13 @@ def number_check(number: SendingNumber | None) -> Check:
     url = _url("broadcasts:sending_number")
     if number is not None:
         state = f"{phone_display(number.e164)}: texts go out from it and replies come back to it."
-        return Check("number", "Sending number", True, state, "Change", url)
+        return Check("number", "Sending number", True, state)
     return Check(
         "number",
         "Sending number",
         False,
         "No sending number yet.",
-        "Get a number",
+        "Get a sending number",
         url,
         f"There is no sending number yet: an admin sets one up in {SETTINGS}.",
     )
@@ -161,7 +161,7 @@ def registration_check(organization: Organization) -> Check:
         title,
         False,
         blocker,
-        "Texting registration",
+        "Register with carriers",
         _url("broadcasts:registration"),
         blocker,
     )
@@ -174,7 +174,7 @@ def credits_check(organization: Organization) -> Check:
     url = _url("credits:buy")
     if balance > 0:
         state = ngettext("%(n)s credit.", "%(n)s credits.", balance) % {"n": f"{balance:,}"}
-        return Check("credits", "Credits", True, state, "Buy credits", url)
+        return Check("credits", "Credits", True, state)
     return Check(
         "credits",
         "Credits",
