@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 DELIMITERS = (",", ";", "\t")
+MAX_COLUMNS = 300
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 # Excel writes a text cell that looks like a number as ="00123" so that it keeps its zeros.
 EXCEL_TEXT = re.compile(r'^="(.*)"$', re.DOTALL)
@@ -154,6 +155,11 @@ def _parse(text: str, *, encoding: str) -> ParsedFile:
                 '("Family Name", "Mother Cell"…).'
             )
         headers = unique_headers(header_row)
+        if len(headers) > MAX_COLUMNS:
+            raise ImportFileError(
+                f"The file has {len(headers):,} columns; an import takes up to {MAX_COLUMNS}. "
+                "Is it really a CSV file? Leave out the columns you do not import."
+            )
         rows: list[tuple[int, list[str]]] = []
         warnings: list[str] = []
         for number, record in enumerate(reader, start=2):

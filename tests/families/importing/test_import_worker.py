@@ -62,6 +62,9 @@ def test_an_import_runs_in_chunks_on_a_worker_with_progress(
     assert Family.objects.for_org(org).count() == FAMILIES
     assert Student.objects.for_org(org).count() == 2 * FAMILIES
     assert imported.report_lines.count() == 2 * FAMILIES
+    # What the worker did, row by row, is what the preview said it would do.
+    done = list(imported.report_lines.order_by("row").values_list("row", "action"))
+    assert done == [(row, action) for row, action, *_ in imported.preview["rows"]]
     assert imported.counts["families_created"] == FAMILIES
     assert " ERROR" not in celery_worker_process.log()
     assert "directory_import_run" in celery_worker_process.log()

@@ -49,6 +49,8 @@ def test_excel_text_cells_lose_their_formula_quotes():
         (b"Family,Mother Cell\n\n\n", "no rows to import"),
         (b"\n\nRivera,1\n", "first line of the file is empty"),
         (codecs.BOM_UTF16_LE + b"\x00\xd8", "Unicode text but part of it is not"),
+        (b",".join([b"c"] * 301) + b"\n1\n", "301 columns"),
+        (b'Family,Notes\nRivera,"' + b"x" * 200_000 + b'"\n', "could not be read as CSV"),
     ],
 )
 def test_a_file_that_cannot_be_read_says_why(data, words):
