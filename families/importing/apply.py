@@ -200,6 +200,9 @@ def chunk_apply(*, directory_import_id: int, index: int, groups: list[FamilyIn])
     )
     if imported.status != Status.RUNNING or imported.chunks_done != index:
         return 0
+    # One chunk at a time per organization: two imports of one school planning the same new
+    # family at once would otherwise both create it.
+    Organization.objects.select_for_update().filter(pk=imported.organization_id).first()
     writer = _Writer(imported)
     writer.load(groups)
     lines: list[ImportReportLine] = []

@@ -19,7 +19,7 @@ from families.models import (
     Student,
 )
 from tests.factories import FamilyFactory, GuardianFactory, StaffMemberFactory
-from tests.families.importing.helpers import make_import, preview, run_import
+from tests.families.importing.helpers import config_for, make_import, preview, read, run_import
 
 pytestmark = pytest.mark.django_db
 FILES = ["families_utf8_bom.csv", "students_excel_utf16.csv", "semicolons_cp1252.csv"]
@@ -202,7 +202,6 @@ def test_a_file_of_one_row_per_student_without_a_key_groups_by_guardian_email(or
         "Ana,Rivera,ANA@example.test,202-555-0101,Leo\n"
     )
     parsed = parse.parse_text(data)
-    from tests.families.importing.helpers import config_for
 
     shown = plan.preview_make(organization=org, parsed=parsed, config=config_for(org, parsed))
     assert [p.action for p in shown.plans] == ["created", "updated"]
@@ -248,7 +247,6 @@ def test_a_changed_number_is_a_new_number_and_loses_its_opt_in(org, fields, admi
     )
     data = "Account #,Mother Cell\n5001,617-555-0199\n"
     parsed = parse.parse_text(data)
-    from tests.families.importing.helpers import config_for
 
     config = config_for(org, parsed)
     shown = plan.preview_make(organization=org, parsed=parsed, config=config)
@@ -307,10 +305,40 @@ def test_a_chunk_delivered_twice_is_written_once(org, fields, admin, settings):
 def test_a_number_on_two_families_of_the_file_is_a_warning(org, fields, admin):
     data = "Family,Mother Cell\nRivera,202-555-0101\nOkafor,202 555 0101\n"
     parsed = parse.parse_text(data)
-    from tests.families.importing.helpers import config_for
 
     shown = plan.preview_make(organization=org, parsed=parsed, config=config_for(org, parsed))
     assert [p.action for p in shown.plans] == ["created", "created"]
     assert shown.issues()[1] == [
         "row 3, Mother Cell: (202) 555-0101 is also the number of the family on row 2."
     ]
+
+
+def test_a_family_key_groups_rows_and_a_second_run_changes_nothing(org, fields, admin):
+    data = read("students_excel_utf16.csv")
+    parsed = parse.parse_upload(data)
+    config = config_for(org, parsed)
+    account = parsed.headers.index("Account #")
+    config.columns[account] = "family_key"  # rows grouped, the key not kept
+
+    def run_once():
+        text, _ = parse.decode(data)
+        imported = DirectoryImport.objects.create(
+            organization=org,
+            file_name="key.csv",
+            content=text,
+            encoding="UTF-16",
+            delimiter="\t",
+            headers=parsed.headers,
+            row_count=6,
+            mapping=config.to_json(),
+            status="previewed",
+        )
+        return run_import(imported, admin.user)
+
+    first = run_once()
+    assert first.counts["families_created"] == 2
+    assert set(Family.objects.for_org(org).values_list("external_id", flat=True)) == {""}
+    before = directory(org)
+    second = run_once()  # found again by guardian email
+    assert second.counts == {"families_unchanged": 2, "rows_unchanged": 6, "opt_ins": 0}
+    assert directory(org) == before
