@@ -163,6 +163,11 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED):
         return redirect(_next_page(directory_import))
     context = {"directory_import": directory_import, "counts": directory_import.counts}
+    if not directory_import.live:
+        errors = directory_import.report_lines.filter(action="error").exclude(
+            message__startswith="not imported:"
+        )
+        context["errors"] = list(errors.values_list("message", flat=True)[:50])
     if request.headers.get("HX-Request"):
         return render(request, "families/import/_progress.html", context)
     return render(request, "families/import/progress.html", context)

@@ -255,3 +255,18 @@ def test_a_mapping_changed_while_the_check_ran_is_the_one_kept(
     assert apply.import_check(directory_import_id=imported.pk) == "checking"
     imported.refresh_from_db()
     assert imported.preview == {"checked": 0, "total": 4}
+
+
+def test_the_finished_import_lists_the_rows_it_left_out(admin_client, org, fields, admin_member):
+    from tests.families.importing.helpers import run_import
+
+    done = run_import(
+        make_import(org, admin_member.user, "semicolons_cp1252.csv"), admin_member.user
+    )
+    page = admin_client.get(reverse("families:import_progress", args=[done.pk]))
+    assert page.context["errors"] == [
+        "row 4, Mother Cell: (555) 0100 is not a valid US number.",
+        "row 5, Date of Birth: “2016-13-01” is not a date (dates are read day first, e.g. "
+        "31/12/2015, or as 2015-12-31).",
+    ]
+    assert "Rows not imported" in page.content.decode()
