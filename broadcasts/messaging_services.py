@@ -63,6 +63,15 @@ def _webhook_urls() -> dict[str, str]:
 def messaging_service_ensure(*, organization: Organization) -> MessagingService:
     """Bring the organization's service to ready (see the module docstring); a Twilio failure
     is kept in ``last_error`` with the state ``failed``, for the next attempt."""
+    # One attempt per organization at a time (two admins, or a click and the sweep): a second
+    # one would create a second service at Twilio. The loser returns the row as it stands.
+    with try_lock(f"messaging-service-{organization.pk}", timeout=120) as mine:
+        if not mine:
+            return _intent(organization)
+        return _ensure(organization)
+
+
+def _ensure(organization: Organization) -> MessagingService:
     from broadcasts.providers.twilio import ProviderError
 
     service = _intent(organization)

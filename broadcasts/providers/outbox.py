@@ -27,12 +27,15 @@ def sms_send(*, to: str, from_: str, body: str, status_callback: str | None = No
     return SentMessage(sid=sid, status="queued", num_segments=None)
 
 
-def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[dict]:
+def messages_list(*, to: str, from_: str | None, sent_after: datetime) -> list[dict]:
+    rows = OutboxMessage.objects.filter(
+        kind=OutboxMessage.Kind.SMS, to_e164=to, created_at__gte=sent_after
+    )
+    if from_:
+        rows = rows.filter(from_e164=from_)
     return [
         {"sid": m.sid, "status": m.status, "body": m.body, "date_created": m.created_at}
-        for m in OutboxMessage.objects.filter(
-            kind=OutboxMessage.Kind.SMS, to_e164=to, from_e164=from_, created_at__gte=sent_after
-        )
+        for m in rows
     ]
 
 

@@ -470,8 +470,9 @@ def message_fetch(*, sid: str) -> MessageInfo:
 RECONCILE_LIMIT = 500
 
 
-def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[MessageInfo]:
-    """Messages from `from_` to `to` created at or after `sent_after`, newest first.
+def messages_list(*, to: str, from_: str | None, sent_after: datetime) -> list[MessageInfo]:
+    """Messages from `from_` (None: from any sender) to `to` created at or after `sent_after`,
+    newest first.
 
     For reconciling a recipient left in "sending" by a crash (Twilio has no idempotency key).
     Twilio's DateSent filter is by day and skips messages still queued (no date_sent yet) —
@@ -482,7 +483,7 @@ def messages_list(*, to: str, from_: str, sent_after: datetime) -> list[MessageI
     records = provider_call(
         lambda: list(
             twilio_client().messages.stream(
-                to=to, from_=from_, page_size=100, limit=RECONCILE_LIMIT
+                to=to, page_size=100, limit=RECONCILE_LIMIT, **({"from_": from_} if from_ else {})
             )
         )
     )

@@ -139,13 +139,10 @@ def carrier_opt_outs(outcomes: list[Outcome]) -> int:
 
 def sent_sid(broadcast: Broadcast, recipient: Recipient) -> str | None:
     since = (recipient.claimed_at or timezone.now()) - timedelta(minutes=1)
-    found = [
-        message
-        for from_ in broadcast_senders(broadcast)
-        for message in sms_provider().messages_list(
-            to=recipient.e164, from_=from_, sent_after=since
-        )
-    ]
+    # Through a Messaging Service Twilio shows no From until it has picked a sender (and then
+    # perhaps the sender ID): look up by To alone; the body and the time narrow it down.
+    from_ = None if broadcast.messaging_service_sid else broadcast.from_e164
+    found = sms_provider().messages_list(to=recipient.e164, from_=from_, sent_after=since)
     candidates = {_field(m, "sid") for m in found if _field(m, "body") == recipient.text}
     # A message already recorded for someone else (the same text sent again) is not this one.
     candidates -= set(

@@ -5,6 +5,8 @@ Australia's sender ID."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -369,6 +371,7 @@ def test_a_text_that_went_out_from_the_sender_id_is_found_again_when_reconciled(
         defaults={"header": "Bondi Swim:", "footer": "Opt out: bondi.example/stop"},
     )
     family = family_with_number(au_org, e164="+61491570123")
+    twilio.callback_delay = 1.0  # long enough to look the message up while still "accepted"
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
@@ -384,14 +387,18 @@ def test_a_text_that_went_out_from_the_sender_id_is_found_again_when_reconciled(
     assert message.picked_from == "BondiSwim"  # Twilio shows the sender ID as From
     recipient = broadcast.recipients.get(status=Recipient.Status.SENT)
 
-    # A crash before the worker recorded it: the look-up finds it instead of sending it again.
+    # An ambiguous send, looked up at once (while Twilio still shows no From): found by To.
     Recipient.objects.filter(pk=recipient.pk).update(
         status=Recipient.Status.SENDING, provider_sid=""
     )
     recipient.refresh_from_db()
     broadcast.refresh_from_db()
+    assert twilio.messages[message.sid].status == "accepted"
     assert sent_sid(broadcast, recipient) == message.sid
-    # The sweep's bulk look-up (sms_reconcile) lists each sender's recent messages the same way.
+    # The sweep's bulk look-up (sms_reconcile) lists each sender's recent messages, once the
+    # message has left "accepted" (a lease expires long after).
+    while twilio.messages[message.sid].status == "accepted":  # no From until it leaves
+        time.sleep(0.01)
     assert broadcast_senders(broadcast) == ["+61491570006", "BondiSwim"]
     recent = gateway.messages_recent(from_="BondiSwim", created_after=broadcast.created_at)
     assert [m["sid"] if isinstance(m, dict) else m.sid for m in recent] == [message.sid]
@@ -430,3 +437,15 @@ def test_buying_a_number_whose_service_fails_says_so(admin_client, org, twilio):
     assert "+14155550123 is now your sending number." in html
     assert "Its Messaging Service is not set up yet, so texts are refused" in html
     assert MessagingService.objects.get(organization=org).state == State.FAILED
+
+
+def test_a_second_attempt_while_one_is_under_way_creates_no_second_service(org, twilio):
+    from smsvoice.locks import try_lock
+
+    card_on_file(org)
+    sending_number_buy(organization=org, phone_number="+14155550123")
+    MessagingService.objects.filter(organization=org).update(sid="", state=State.PENDING)
+    with try_lock(f"messaging-service-{org.pk}") as held:
+        assert held
+        service = messaging_service_ensure(organization=org)  # the other attempt is running
+    assert service.state == State.PENDING and len(twilio.messaging.services) == 1

@@ -76,3 +76,21 @@ def test_removing_the_sender_id_is_a_valid_delete_alpha_sender(prism):
 
 def test_deleting_the_service_is_a_valid_delete_service(prism):
     accepted(lambda: messaging.service_delete(sid=SERVICE))
+
+
+def test_looking_a_service_text_up_by_its_to_alone_is_a_valid_list_message(prism_for, settings):
+    # A text sent through a service shows no From while "accepted": sent_sid asks by To only.
+    from datetime import UTC, datetime
+
+    settings.TWILIO_ACCOUNT_SID = ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = "contract-test-token"
+    settings.TWILIO_API_BASE = prism_for("twilio_api_v2010.json")
+    gateway.reset_client()
+    try:
+        accepted(
+            lambda: gateway.messages_list(
+                to="+61491570123", from_=None, sent_after=datetime(2008, 1, 1, tzinfo=UTC)
+            )
+        )
+    finally:
+        gateway.reset_client()
