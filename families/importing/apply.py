@@ -295,15 +295,22 @@ class _Writer:
         except (ValidationError, IntegrityError) as error:
             messages = getattr(error, "messages", None) or [str(error)]
             group.errors.append(Issue(group.first_row, "", "; ".join(messages)))
+            # Nothing of it was written: the planner forgets what it had planned.
+            if isinstance(old_ref, int):
+                self.planner.state_replace(family_state(self._load(old_ref)), old_ref)
+            else:
+                self.planner.forget(old_ref)
             return GroupPlan(group, ERROR)
-        family = (
-            Family.objects.select_related("location")
-            .prefetch_related("guardians", "students__program", "phone_numbers")
-            .get(pk=family.pk)
-        )
-        plan.state = family_state(family)
+        plan.state = family_state(self._load(family.pk))
         self.planner.state_replace(plan.state, old_ref)
         return plan
+
+    def _load(self, pk: int) -> Family:
+        return (
+            Family.objects.select_related("location")
+            .prefetch_related("guardians", "students__program", "phone_numbers")
+            .get(pk=pk)
+        )
 
     def _execute(self, plan: GroupPlan) -> Family:
         data: dict[str, Any] = {}

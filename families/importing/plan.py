@@ -792,6 +792,18 @@ class Planner:
                 why = f"{shown} is also the number of the family on row {row}."
                 group.warnings.append(Issue(phone.row, phone.column, why))
 
+    def forget(self, ref: Any) -> None:
+        """A planned new family that was not made after all."""
+        self.states.pop(ref, None)
+        self.claimed.pop(ref, None)
+        for refs in (*self.by_email.values(), *self.by_name_phone.values()):
+            refs.discard(ref)
+        for table in (self.by_external, self.student_owner):
+            for key in [k for k, r in table.items() if r == ref]:
+                del table[key]
+        for key in [k for k, (r, _) in self.numbers_seen.items() if r == ref]:
+            del self.numbers_seen[key]
+
     def state_replace(self, state: FamilyState, old_ref: Any) -> None:
         """After a group is written: the family as stored (with its rows' ids) stands for the
         planned one, so a later group of the chunk that matches it updates real rows."""

@@ -342,3 +342,46 @@ def test_a_family_key_groups_rows_and_a_second_run_changes_nothing(org, fields, 
     second = run_once()  # found again by guardian email
     assert second.counts == {"families_unchanged": 2, "rows_unchanged": 6, "opt_ins": 0}
     assert directory(org) == before
+
+
+def test_a_family_the_services_refuse_is_an_error_and_the_rest_goes_on(
+    org, fields, admin, monkeypatch
+):
+    """Whatever the services refuse while writing (a rule the preview could not see) makes
+    that family an error, with nothing of it written; the chunk goes on without it."""
+    from django.core.exceptions import ValidationError
+
+    from families import services
+
+    create = services.guardian_create
+
+    def refuse_ana(**kwargs):
+        if kwargs["first_name"] == "Ana":
+            raise ValidationError("Ana cannot be added today.")
+        return create(**kwargs)
+
+    monkeypatch.setattr(services, "guardian_create", refuse_ana)
+    data = (
+        "Parent First Name,Parent Last Name,Parent Email,Mother Cell,Child First Name\n"
+        "Ana,Rivera,ana@example.test,202-555-0101,Mia\n"
+        "Anna,Rivera,ana@example.test,202-555-0101,Leo\n"
+    )
+    parsed = parse.parse_text(data)
+    config = config_for(org, parsed)
+    imported = DirectoryImport.objects.create(
+        organization=org,
+        file_name="x.csv",
+        content=data,
+        encoding="UTF-8",
+        delimiter=",",
+        headers=parsed.headers,
+        row_count=2,
+        mapping=config.to_json(),
+        status="previewed",
+    )
+    done = run_import(imported, admin.user)
+    assert report(done) == [(2, "error"), (3, "created")]
+    assert done.report_lines.get(row=2).message == "row 2: Ana cannot be added today."
+    family = Family.objects.for_org(org).get()
+    assert [g.first_name for g in family.guardians.all()] == ["Anna"]
+    assert [s.first_name for s in family.students.all()] == ["Leo"]
