@@ -40,7 +40,7 @@ from families.importing.plan import (
     GroupPlan,
     Issue,
     Planner,
-    family_state,
+    family_state_load,
     groups_for,
     plan_lines,
     preview_make,
@@ -260,8 +260,6 @@ def _finish(directory_import_id: int) -> None:
 
 
 def _named(model: type[Location] | type[Program], organization: Organization, name: str):
-    if not name:
-        return None
     found = model.objects.for_org(organization).filter(name__iexact=name).first()
     return found or model.objects.create(organization=organization, name=name)
 
@@ -281,6 +279,7 @@ class _Writer:
             f"the admin: {self.config.consent_basis}"
         )
         self.loaded = False
+        self.named: dict[tuple, Location | Program] = {}
 
     def write(self, group: FamilyIn) -> GroupPlan:
         if not self.loaded:
@@ -295,22 +294,29 @@ class _Writer:
         except (ValidationError, IntegrityError) as error:
             messages = getattr(error, "messages", None) or [str(error)]
             group.errors.append(Issue(group.first_row, "", "; ".join(messages)))
-            # Nothing of it was written: the planner forgets what it had planned.
+            # Nothing of it was written: the planner forgets what it had planned, and a
+            # location or program made in the rolled-back savepoint is looked up again.
+            self.named.clear()
             if isinstance(old_ref, int):
-                self.planner.state_replace(family_state(self._load(old_ref)), old_ref)
+                self.planner.state_replace(family_state_load(old_ref), old_ref)
             else:
                 self.planner.forget(old_ref)
             return GroupPlan(group, ERROR)
-        plan.state = family_state(self._load(family.pk))
+        # The planned state is what was written; its new rows' ids are read back only if a
+        # later group of the chunk matches this family (Planner.stale).
+        plan.state.ref = family.pk
         self.planner.state_replace(plan.state, old_ref)
+        self.planner.stale.add(family.pk)
         return plan
 
-    def _load(self, pk: int) -> Family:
-        return (
-            Family.objects.select_related("location")
-            .prefetch_related("guardians", "students__program", "phone_numbers")
-            .get(pk=pk)
-        )
+    def _named(self, model: type[Location] | type[Program], name: str):
+        """A location or program by name (any case), made when new; looked up once a chunk."""
+        if not name:
+            return None
+        key = (model, name.lower())
+        if key not in self.named:
+            self.named[key] = _named(model, self.organization, name)
+        return self.named[key]
 
     def _execute(self, plan: GroupPlan) -> Family:
         data: dict[str, Any] = {}
@@ -327,7 +333,7 @@ class _Writer:
         return family
 
     def _family(self, plan: GroupPlan, data: dict[str, Any]) -> Family:
-        location = _named(Location, self.organization, data.get("location", ""))
+        location = self._named(Location, data.get("location", ""))
         if plan.action == CREATED:
             family = services.family_create(
                 organization=self.organization,
@@ -367,7 +373,7 @@ class _Writer:
 
     def _do_student_add(self, family: Family, data: dict, **_) -> None:
         values = dict(data["values"])
-        values["program"] = _named(Program, self.organization, values.get("program", ""))
+        values["program"] = self._named(Program, values.get("program", ""))
         student = services.student_create(family=family, **values)
         if data["external_id"]:
             student.external_id = data["external_id"]
@@ -385,7 +391,7 @@ class _Writer:
             **data["values"],
         }
         if "program" in data["values"]:
-            values["program"] = _named(Program, self.organization, values["program"])
+            values["program"] = self._named(Program, values["program"])
         services.student_update(student=student, **values)
         if data["external_id"]:
             student.external_id = data["external_id"]

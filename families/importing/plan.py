@@ -143,6 +143,7 @@ class RowIn:
 @dataclass
 class FamilyIn:
     rows: list[int]
+    key: str = ""
     external_id: str = ""
     name: str = ""
     name_given: bool = False
@@ -433,18 +434,90 @@ def _duplicates_warn(rows: list[RowIn]) -> None:
 
 
 def groups_make(rows: list[RowIn]) -> list[FamilyIn]:
-    groups: dict[str, FamilyIn] = {}
-    ordered: list[FamilyIn] = []
+    """Rows grouped into families: by the family key (or family id) column, then groups that
+    share a guardian email, or a family name and a number, joined (unless their keys or ids
+    say they are different families), so a file read twice is planned the same way."""
+    by_key: dict[str, list[RowIn]] = {}
+    members: list[list[RowIn]] = []
     for row in rows:
         key = row.key or row.external_id
-        group = groups.get(key) if key else None
-        if group is None:
-            group = FamilyIn(rows=[])
-            ordered.append(group)
-            if key:
-                groups[key] = group
+        if key and key in by_key:
+            by_key[key].append(row)
+            continue
+        members.append([row])
+        if key:
+            by_key[key] = members[-1]
+    first = [_group_of(rows_) for rows_ in members]
+    joined = _join(first)
+    groups = []
+    for root, indexes in joined.items():
+        group = _group_of([row for i in indexes for row in members[i]])
+        for i in indexes[1:]:
+            why = _shared(first[root], first[i])
+            group.warnings.append(
+                Issue(
+                    first[i].first_row,
+                    "",
+                    f"is the same family as row {first[root].first_row} "
+                    f"({why}); they are imported as one family.",
+                )
+            )
+        groups.append(group)
+    return groups
+
+
+def _group_of(rows: list[RowIn]) -> FamilyIn:
+    group = FamilyIn(rows=[])
+    for row in sorted(rows, key=lambda r: r.row):
         _merge(group, row)
-    return ordered
+        group.key = group.key or row.key
+    return group
+
+
+def _match_keys(group: FamilyIn) -> list[tuple]:
+    keys: list[tuple] = [("email", email) for email in sorted(group.emails())]
+    if group.name:
+        keys += [("name", group.name.lower(), p.e164) for p in group.phones.values()]
+    return keys
+
+
+def _shared(a: FamilyIn, b: FamilyIn) -> str:
+    common = set(_match_keys(a)) & set(_match_keys(b))
+    key = min(common) if common else ("email", "")
+    if key[0] == "email":
+        return f"guardian email {key[1]}"
+    return f"family name and {phone_display(key[2])}"
+
+
+def _join(groups: list[FamilyIn]) -> dict[int, list[int]]:
+    """{first group's index: indexes of the groups that are one family}, in file order."""
+    parent = list(range(len(groups)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def apart(a: FamilyIn, b: FamilyIn) -> bool:
+        return bool(
+            (a.external_id and b.external_id and a.external_id != b.external_id)
+            or (a.key and b.key and a.key != b.key)
+        )
+
+    owner: dict[tuple, int] = {}
+    for index, group in enumerate(groups):
+        if group.errors:
+            continue
+        for key in _match_keys(group):
+            other = owner.setdefault(key, index)
+            first, second = sorted((root(other), root(index)))
+            if first != second and not apart(groups[first], groups[second]):
+                parent[second] = first
+    joined: dict[int, list[int]] = {}
+    for index in range(len(groups)):
+        joined.setdefault(root(index), []).append(index)
+    return joined
 
 
 def _merge(group: FamilyIn, row: RowIn) -> None:
@@ -604,6 +677,15 @@ def family_state(family: Family) -> FamilyState:
     )
 
 
+def family_state_load(pk: int) -> FamilyState:
+    family = (
+        Family.objects.select_related("location")
+        .prefetch_related("guardians", "students__program", "phone_numbers")
+        .get(pk=pk)
+    )
+    return family_state(family)
+
+
 def _batches(values: set, size: int = 500):
     items = sorted(values, key=str)
     for start in range(0, len(items), size):
@@ -634,6 +716,9 @@ class Planner:
         }
         self.new_locations: list[str] = []
         self.new_programs: list[str] = []
+        # Families written by this planner's chunk: their state is read back from the
+        # database (with the new rows' ids) only if a later group matches them.
+        self.stale: set[int] = set()
         # family ref → the first row of the group that took it; number → (family ref, row)
         self.claimed: dict[Any, int] = {}
         self.numbers_seen: dict[str, tuple[Any, int]] = {}
@@ -739,6 +824,11 @@ class Planner:
         except ValueError as exc:
             group.errors.append(Issue(group.first_row, "", str(exc)))
             return GroupPlan(group, ERROR)
+        if state is not None and state.ref in self.stale:
+            self.stale.discard(state.ref)
+            fresh = family_state_load(state.ref)
+            self.state_replace(fresh, state.ref)
+            state = fresh
         if state is None and not group.name:
             group.errors.append(
                 Issue(

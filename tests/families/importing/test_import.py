@@ -152,7 +152,7 @@ def test_bad_cells_are_errors_naming_row_and_column_and_their_family_is_left_out
     done = run_import(make_import(org, admin.user, "semicolons_cp1252.csv"), admin.user)
     assert dict(report(done)) == {
         2: "created",
-        3: "unchanged",
+        3: "created",
         4: "error",
         5: "error",
         6: "created",
@@ -202,10 +202,13 @@ def test_a_file_of_one_row_per_student_without_a_key_groups_by_guardian_email(or
         "Ana,Rivera,ANA@example.test,202-555-0101,Leo\n"
     )
     parsed = parse.parse_text(data)
-
     shown = plan.preview_make(organization=org, parsed=parsed, config=config_for(org, parsed))
-    assert [p.action for p in shown.plans] == ["created", "updated"]
-    assert any("same family as row 2" in w for w in shown.issues()[1])
+    assert [(p.group.rows, p.action) for p in shown.plans] == [([2, 3], "created")]
+    assert (
+        "row 3: is the same family as row 2 (guardian email ana@example.test); they are "
+        "imported as one family."
+    ) in shown.issues()[1]
+    assert len(shown.plans[0].group.students) == 2
 
 
 def test_texts_turn_on_only_with_a_basis_and_the_events_say_who_how_and_which_file(
@@ -361,13 +364,16 @@ def test_a_family_the_services_refuse_is_an_error_and_the_rest_goes_on(
         return create(**kwargs)
 
     monkeypatch.setattr(services, "guardian_create", refuse_ana)
+    # Two family keys, so two families for the file; the second is found to be the first's
+    # by the guardian email once that one is planned.
     data = (
-        "Parent First Name,Parent Last Name,Parent Email,Mother Cell,Child First Name\n"
-        "Ana,Rivera,ana@example.test,202-555-0101,Mia\n"
-        "Anna,Rivera,ana@example.test,202-555-0101,Leo\n"
+        "Family Key,Parent First Name,Parent Last Name,Parent Email,Mother Cell,Child First Name\n"
+        "K1,Ana,Rivera,ana@example.test,202-555-0101,Mia\n"
+        "K2,Anna,Rivera,ana@example.test,202-555-0101,Leo\n"
     )
     parsed = parse.parse_text(data)
     config = config_for(org, parsed)
+    assert config.columns[0] == "family_key"
     imported = DirectoryImport.objects.create(
         organization=org,
         file_name="x.csv",
@@ -385,3 +391,51 @@ def test_a_family_the_services_refuse_is_an_error_and_the_rest_goes_on(
     family = Family.objects.for_org(org).get()
     assert [g.first_name for g in family.guardians.all()] == ["Anna"]
     assert [s.first_name for s in family.students.all()] == ["Leo"]
+
+
+def test_a_later_row_of_the_same_chunk_updates_the_family_an_earlier_row_made(org, fields, admin):
+    data = (
+        "Family Key,Family Name,Parent First Name,Parent Last Name,Parent Email,Mother Cell,"
+        "Child First Name,Program\n"
+        "K1,Rivera,Ana,,ana@example.test,202-555-0101,Mia,Tumbling\n"
+        "K2,Rivera,Ana,Rivera-Lee,ana@example.test,202-555-0101,Leo,tumbling\n"
+    )
+    parsed = parse.parse_text(data)
+    config = config_for(org, parsed)
+    shown = plan.preview_make(organization=org, parsed=parsed, config=config)
+    imported = DirectoryImport.objects.create(
+        organization=org,
+        file_name="x.csv",
+        content=data,
+        encoding="UTF-8",
+        delimiter=",",
+        headers=parsed.headers,
+        row_count=2,
+        mapping=config.to_json(),
+        status="previewed",
+        preview=shown.to_json(),
+    )
+    done = run_import(imported, admin.user)
+    assert report(done) == [(2, "created"), (3, "updated")]
+    family = Family.objects.for_org(org).get()
+    assert [(g.first_name, g.last_name) for g in family.guardians.all()] == [("Ana", "Rivera-Lee")]
+    assert sorted(family.students.values_list("first_name", "program__name")) == [
+        ("Leo", "Tumbling"),
+        ("Mia", "Tumbling"),
+    ]
+    assert directory(org) == directory(org)  # and once more: nothing left to change
+    again = run_import(
+        DirectoryImport.objects.create(
+            organization=org,
+            file_name="x.csv",
+            content=data,
+            encoding="UTF-8",
+            delimiter=",",
+            headers=parsed.headers,
+            row_count=2,
+            mapping=config.to_json(),
+            status="previewed",
+        ),
+        admin.user,
+    )
+    assert {action for _, action in report(again)} == {"unchanged"}
