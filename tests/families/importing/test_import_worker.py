@@ -1,4 +1,5 @@
-"""The import through a real Celery worker on Redis and PostgreSQL: enqueued when the start
+"""The import through a real Celery worker on Redis and PostgreSQL: its preview checked by the
+worker, then enqueued when the start
 commits, written chunk by chunk (each chunk its own transaction, its progress visible to the
 page while the next is written), finished with a report line per row."""
 
@@ -7,11 +8,13 @@ import time
 import pytest
 from django.db import transaction
 
-from families.importing import apply
+from families.importing import apply, mapping
 from families.importing.models import DirectoryImport
+from families.importing.parse import parse_text
+from families.importing.plan import Config
 from families.models import Family, Student
 from tests.factories import StaffMemberFactory
-from tests.families.importing.helpers import make_import, template
+from tests.families.importing.helpers import template
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 FAMILIES = 120
@@ -28,19 +31,34 @@ def school_file(tmp_path) -> str:
 
 
 def test_an_import_runs_in_chunks_on_a_worker_with_progress(
-    org, celery_worker_process, settings, tmp_path, monkeypatch
+    org, celery_worker_process, settings, tmp_path
 ):
-    from tests.families.importing import helpers
-
     template(org)
     admin = StaffMemberFactory(organization=org, role="admin")
     settings.IMPORT_CHUNK_FAMILIES = 8
-    data = school_file(tmp_path).encode()
-    monkeypatch.setattr(helpers, "read", lambda name: data)
-    imported = make_import(org, admin.user, "school.csv")
-    assert imported.preview["counts"]["families_created"] == FAMILIES
+    imported = apply.import_create(
+        organization=org,
+        actor=admin.user,
+        actor_label="Admin",
+        file_name="school.csv",
+        data=school_file(tmp_path).encode(),
+    )
+    parsed = parse_text(imported.content)
+    columns = mapping.guess_mapping(parsed.headers, organization=org)
 
     celery_worker_process.start(concurrency=1)
+    # The preview is checked by the worker too.
+    with transaction.atomic():
+        apply.import_check_start(directory_import=imported, config=Config(columns=columns))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        imported.refresh_from_db()
+        if imported.status != "checking":
+            break
+        time.sleep(0.1)
+    assert imported.status == "previewed", celery_worker_process.log()
+    assert imported.preview["counts"]["families_created"] == FAMILIES
+
     with transaction.atomic():
         apply.import_start(directory_import=imported, actor=admin.user, actor_label="Admin")
 
@@ -67,4 +85,5 @@ def test_an_import_runs_in_chunks_on_a_worker_with_progress(
     assert done == [(row, action) for row, action, *_ in imported.preview["rows"]]
     assert imported.counts["families_created"] == FAMILIES
     assert " ERROR" not in celery_worker_process.log()
+    assert "directory_import_check" in celery_worker_process.log()
     assert "directory_import_run" in celery_worker_process.log()
