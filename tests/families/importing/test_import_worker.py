@@ -1,7 +1,7 @@
 """The import through a real Celery worker on Redis and PostgreSQL: its preview checked by the
-worker, then enqueued when the start
-commits, written chunk by chunk (each chunk its own transaction, its progress visible to the
-page while the next is written), finished with a report line per row."""
+worker, then the import enqueued when the start commits, written chunk by chunk (each chunk
+its own transaction, its progress visible to the page while the next is written), finished
+with a report line per row."""
 
 import time
 
