@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, Min, OuterRef, QuerySet, Sum
+from django.db.models import CharField, Count, Exists, Min, OuterRef, QuerySet, Sum, Value
 
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient, SendingNumber
 from families.models import Family, Guardian, OptOut, PhoneNumber, Student
@@ -112,9 +112,18 @@ def gc_paused() -> Iterator[None]:
 
 
 def _plan(
-    organization: Organization, selection: Selection, channel: str, wanted: frozenset
+    organization: Organization,
+    selection: Selection,
+    channel: str,
+    wanted: frozenset,
+    *,
+    general: bool = False,
 ) -> RecipientPlan:
+    """The plan; families texted (the common case, and the largest) take ``_family_sms_plan``,
+    the same plan in one pass, unless ``general`` asks for the path every kind takes."""
     owners = selection_queryset(organization=organization, selection=selection)
+    if selection.kind == "families" and channel == "sms" and not general:
+        return _family_sms_plan(organization, owners, wanted)
     rows, no_number = _numbers_of(organization, selection.kind, owners, wanted)
     own = own_numbers(organization=organization)
     if channel == "voice":
@@ -234,11 +243,20 @@ def _numbers_of(organization: Organization, kind: str, owners: QuerySet, wanted:
     return _student_numbers(numbers, owners, wanted)
 
 
-def _family_numbers(organization: Organization, families: QuerySet, wanted: frozenset):
+def _family_rows(families: QuerySet, greet: bool) -> list[tuple]:
     """One query: every selected family joined to its numbers (a family without any comes
-    back once, with no number). Sorted here, not in SQL: Python orders 75,000 rows by name
-    faster than the database sorts them under its collation, spilling to disk."""
-    fetched = sorted(
+    back once, with no number), as (name, family id, field order, number id, e164,
+    text_capable, sms_opt_in, field label, guardian's first name), in the plan's order: by
+    family name, family, field order, number. Sorted here, not in SQL: Python orders 75,000
+    rows by name faster than the database sorts them under its collation, spilling to disk.
+    The rows sort as they are, without a key: no two agree on (name, family, order, number),
+    and the NULL order and number of a family without numbers are never compared, as that
+    family has one row (a family number always has a field: ``phone_has_one_owner``). The
+    guardian's name (a join over every guardian) is read only for {first_name}."""
+    guardian = (
+        "phone_numbers__guardian__first_name" if greet else Value(None, output_field=CharField())
+    )
+    fetched = list(
         families.values_list(
             "name",
             "pk",
@@ -248,12 +266,19 @@ def _family_numbers(organization: Organization, families: QuerySet, wanted: froz
             "phone_numbers__text_capable",
             "phone_numbers__sms_opt_in",
             "phone_numbers__field__label",
-            "phone_numbers__guardian__first_name",
-        ).order_by(),
-        key=lambda row: (row[0], row[1], row[2] or 0, row[3] or 0),
+            guardian,
+        ).order_by()
     )
-    stopped = _stopped(organization)
+    fetched.sort()
+    return fetched
+
+
+def _family_numbers(organization: Organization, families: QuerySet, wanted: frozenset):
+    """Every number of the selected families as _Rows (``_family_rows``), and the families
+    without any."""
     greet = "first_name" in wanted
+    fetched = _family_rows(families, greet)
+    stopped = _stopped(organization)
     sole = _sole_guardians(families) if greet else {}
     students = _active_students(families) if "student_first_name" in wanted else {}
     rows, no_number = [], []
@@ -268,6 +293,79 @@ def _family_numbers(organization: Organization, families: QuerySet, wanted: froz
         unsub = e164 in stopped
         rows.append(_Row(planned, capable, opted, unsub, first, fname, students.get(fid, ())))
     return rows, no_number
+
+
+def _family_sms_plan(
+    organization: Organization, families: QuerySet, wanted: frozenset
+) -> RecipientPlan:
+    """The plan of ``_plan``'s general path for families texted, in one pass over the rows of
+    ``_family_rows``: each appearance becomes its PlannedRecipient and nothing else (no _Row,
+    no list of owners per number; only the few numbers several families share keep theirs, to
+    join their names). Same recipients, reasons, names and order as the general path
+    (tests/broadcasts/test_plan_fast_path.py compares the two on generated directories)."""
+    greet = "first_name" in wanted
+    wants = (greet, "family_name" in wanted, "student_first_name" in wanted)
+    fetched = _family_rows(families, greet)
+    stopped = _stopped(organization)
+    own = own_numbers(organization=organization)
+    sole = _sole_guardians(families) if greet else {}
+    students = _active_students(families) if wants[2] else {}
+    merging = any(wants)
+    new = PlannedRecipient
+    recipients, duplicates, others, no_number = [], [], [], []
+    first_row: dict[str, tuple] = {}  # e164 -> the row it is messaged through
+    shared: dict[str, list[tuple]] = {}  # e164 -> every eligible row, when more than one
+    for row in fetched:
+        fname, fid, _order, _id, e164, capable, opted, label, guardian = row
+        if e164 is None:
+            no_number.append(new("", fname, fid, reason=Reason.NO_NUMBER))
+        elif e164 in own:
+            others.append((row, Reason.OWN_NUMBER))
+        elif e164 in stopped:
+            others.append((row, Reason.UNSUBSCRIBED))
+        elif not capable:
+            others.append((row, Reason.NOT_TEXT_CAPABLE))
+        elif not opted:
+            others.append((row, Reason.NOT_OPTED_IN))
+        elif e164 in first_row:
+            duplicates.append(new(e164, f"{fname} — {label}", fid, reason=Reason.DUPLICATE))
+            owners_of = shared.get(e164)
+            if owners_of is None:
+                shared[e164] = [first_row[e164], row]
+            else:
+                owners_of.append(row)
+        else:
+            first_row[e164] = row
+            planned = new(e164, f"{fname} — {label}", fid)
+            if merging:
+                planned.merge_names = (
+                    (guardian or sole.get(fid) or f"{fname} family") if greet else "",
+                    fname if wants[1] else "",
+                    _and_join(students.get(fid, ())) if wants[2] else "",
+                )
+            recipients.append(planned)
+    if shared:
+        for planned in recipients:
+            owners_of = shared.get(planned.e164)
+            if owners_of is not None:
+                _merge(planned, [_family_row(r, sole, students, greet) for r in owners_of], wants)
+    excluded = no_number + duplicates
+    for row, reason in others:
+        e164 = row[4]
+        if e164 in first_row:
+            reason = Reason.DUPLICATE
+        else:
+            first_row[e164] = row
+        excluded.append(new(e164, f"{row[0]} — {row[7]}", row[1], reason=reason))
+    return RecipientPlan(recipients=recipients, excluded=excluded)
+
+
+def _family_row(row: tuple, sole: dict, students: dict, greet: bool) -> _Row:
+    """A row of ``_family_rows`` as the _Row ``_merge`` joins names from."""
+    fname, fid, _order, _id, e164, capable, opted, label, guardian = row
+    first = _greeted(guardian, sole.get(fid), fname) if greet else ""
+    planned = PlannedRecipient(e164=e164, family_id=fid, owner_label=f"{fname} — {label}")
+    return _Row(planned, capable, opted, False, first, fname, students.get(fid, ()))
 
 
 def _stopped(organization: Organization) -> set[str]:
