@@ -21,6 +21,7 @@ from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_i
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
+    gc_paused,
     recipients_plan,
     sending_number_active,
 )
@@ -279,12 +280,14 @@ def _samples(plan: RecipientPlan, texts: list[str], parts: list[int]) -> list[Sa
         return []
     picks = [0]
     shared = next((i for i, r in enumerate(plan.recipients) if r.shared_by > 1), None)
-    longest = max(range(len(texts)), key=lambda i: (parts[i], len(texts[i])))
+    sizes = list(zip(parts, map(len, texts), strict=True))
+    longest = sizes.index(max(sizes))  # the first of the longest
     picks += [i for i in (shared, longest) if i is not None]
     seen_texts = {texts[i] for i in picks}
+    distinct = len(set(texts))
     for i, merged in enumerate(texts):
-        if len(dict.fromkeys(picks)) >= SAMPLES:
-            break
+        if len(dict.fromkeys(picks)) >= SAMPLES or len(seen_texts) == distinct:
+            break  # enough, or every text shown already (a text without merge fields)
         if merged not in seen_texts:
             seen_texts.add(merged)
             picks.append(i)
@@ -307,9 +310,12 @@ def broadcast_preview(
     text: str,
     omit_header_footer: bool = False,
 ) -> Preview:
-    return _draft(
-        organization=organization, selection=selection, text=text, omit=omit_header_footer
-    ).preview
+    # The collector stays paused until the plan is freed again (see gc_paused): it would
+    # otherwise walk every object of a large plan once or twice for nothing.
+    with gc_paused():
+        return _draft(
+            organization=organization, selection=selection, text=text, omit=omit_header_footer
+        ).preview
 
 
 def broadcast_create(
@@ -326,6 +332,17 @@ def broadcast_create(
     Refused (BroadcastRefused, nothing written, nothing charged) when anything in the
     preview's problems applies or the credits are short.
     """
+    with gc_paused():  # as in broadcast_preview: the plan is freed before the collector runs
+        return _create(organization, sender, selection, text, omit_header_footer)
+
+
+def _create(
+    organization: Organization,
+    sender: StaffMember,
+    selection: Selection,
+    text: str,
+    omit_header_footer: bool,
+) -> Broadcast:
     draft = _draft(
         organization=organization, selection=selection, text=text, omit=omit_header_footer
     )
