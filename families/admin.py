@@ -14,6 +14,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from families.importing.models import DirectoryImport, ImportMapping, ImportReportLine
 from families.models import (
     AutoReply,
     ConsentEvent,
@@ -206,4 +207,41 @@ class AutoReplyAdmin(ViewOnlyAdmin):
     list_filter = ("kind", "organization")
     search_fields = ("e164", "text")
     list_select_related = ("organization",)
+    show_full_result_count = False
+
+
+@admin.register(DirectoryImport)
+class DirectoryImportAdmin(ViewOnlyAdmin):
+    """An import is the record behind its consent events (they name its file and basis), so it
+    is shown, never changed. The file's text and the row-by-row preview are left off the page
+    (up to 20 MB); the admin's Families > Import page has the report."""
+
+    list_display = ("created_at", "file_name", "organization", "status", "row_count")
+    list_filter = ("status", "organization")
+    search_fields = ("file_name", "uploaded_by_label", "organization__name")
+    list_select_related = ("organization",)
+    exclude = ("content", "preview")
+    show_full_result_count = False
+
+
+@admin.register(ImportReportLine)
+class ImportReportLineAdmin(ViewOnlyAdmin):
+    list_display = ("directory_import", "row", "action", "family_name", "message")
+    list_filter = ("action",)
+    search_fields = ("family_name", "message")
+    list_select_related = ("directory_import",)
+    raw_id_fields = ("directory_import", "family")
+    show_full_result_count = False
+
+
+@admin.register(ImportMapping)
+class ImportMappingAdmin(admin.ModelAdmin):
+    """The columns remembered from an organization's last import (the next file comes
+    pre-mapped); editing or deleting it only changes the next guess."""
+
+    list_display = ("organization", "date_order", "updated_at")
+    search_fields = ("organization__name",)
+    list_select_related = ("organization",)
+    raw_id_fields = ("organization",)
+    readonly_fields = ("updated_at",)
     show_full_result_count = False

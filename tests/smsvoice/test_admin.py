@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from families.importing.models import DirectoryImport, ImportReportLine
 from families.models import (
     AutoReply,
     ConsentEvent,
@@ -27,7 +28,16 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 APPS = ("smsvoice", "families")
-EVIDENCE = (ConsentEvent, FamilyPolicy, OptOut, RevocationReview, AutoReply)
+# An import is evidence too: the consent events it recorded name its file and basis.
+EVIDENCE = (
+    ConsentEvent,
+    FamilyPolicy,
+    OptOut,
+    RevocationReview,
+    AutoReply,
+    DirectoryImport,
+    ImportReportLine,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -479,6 +479,8 @@ def demo_organization_seed(*, spec: OrgSpec, families: int | None = None) -> See
     _ready_to_send(organization, spec)
     _replies_seed(organization)
     _api_key_seed(organization, admin)
+    if spec.parent_login:
+        _import_seed(organization)
     return result
 
 
@@ -513,6 +515,62 @@ def _replies_seed(organization: Organization) -> None:
     replies = ("HELP", "Can I cancel Tuesday's lesson? Maya is sick")
     for number, body in zip(numbers.order_by("id")[:2], replies, strict=False):
         inbound_sms_handle(to_e164=sending.e164, from_e164=number.e164, body=body)
+
+
+# The demo's first families "matched with the previous system" by Families > Import, so the
+# demo shows a finished import (its report, the remembered columns): the file gives each its
+# id there (an external id) and changes nothing else, so the demo's figures stay as they are.
+DEMO_IMPORT_FILE = "previous-system-ids.csv"
+DEMO_IMPORT_HEADERS = "Family ID,Family Name,Parent 1 First Name,Parent 1 Last Name,Parent 1 Email"
+
+
+def _import_seed(organization: Organization) -> None:
+    """Once: the demo's file through the real import (check, then chunks), in this process;
+    the task each commit also queues finds the work done and does nothing."""
+    from families.importing import apply, mapping
+    from families.importing.models import DirectoryImport
+    from families.importing.parse import parse_text
+    from families.importing.plan import Config
+
+    if DirectoryImport.objects.filter(organization=organization).exists():
+        return
+    admin = StaffMember.objects.for_org(organization).filter(role=StaffMember.Role.ADMIN).first()
+    if admin is None or admin.user is None:
+        return
+    label = f"{admin.full_name} (admin)"
+    rows = [DEMO_IMPORT_HEADERS]
+    with_email = Guardian.objects.for_org(organization).exclude(email="")
+    emails = Counter(g.email.lower() for g in with_email)
+    picked: list[Guardian] = []
+    for guardian in with_email.select_related("family").order_by("family_id", "id"):
+        # One guardian a family, with an email no other guardian has: a sure match.
+        mine = [g for g in picked if g.family_id == guardian.family_id]
+        if not mine and emails[guardian.email.lower()] == 1:
+            picked.append(guardian)
+        if len(picked) == 3:
+            break
+    for n, guardian in enumerate(picked, start=1001):
+        family = guardian.family
+        rows.append(
+            f"JR-{n},{family.name},{guardian.first_name},{guardian.last_name},{guardian.email}"
+        )
+    with transaction.atomic():
+        imported = apply.import_create(
+            organization=organization,
+            actor=admin.user,
+            actor_label=label,
+            file_name=DEMO_IMPORT_FILE,
+            data="\n".join(rows).encode(),
+        )
+        headers = parse_text(imported.content).headers
+        columns = mapping.guess_mapping(headers, organization=organization)
+        config = Config(columns=columns)
+        apply.import_check_start(directory_import=imported, config=config)
+    apply.import_check(directory_import_id=imported.pk)
+    imported.refresh_from_db()
+    with transaction.atomic():
+        apply.import_start(directory_import=imported, actor=admin.user, actor_label=label)
+    apply.import_run(directory_import_id=imported.pk)
 
 
 def _ready_to_send(organization: Organization, spec: OrgSpec) -> None:
