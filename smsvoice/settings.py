@@ -338,6 +338,9 @@ VOICE_TTS_VOICES = {  # Twilio <Say> voice: its language
 }
 VOICE_TTS_VOICE = env_choice("VOICE_TTS_VOICE", "Polly.Joanna", set(VOICE_TTS_VOICES))
 VOICE_TTS_LANGUAGE = VOICE_TTS_VOICES[VOICE_TTS_VOICE]
+# After a broadcast call's message, listen a few seconds for a spoken "stop calling" (besides
+# the 9 key): a revocation by reasonable means. Twilio bills speech recognition for it.
+VOICE_SPOKEN_OPT_OUT = env_bool("VOICE_SPOKEN_OPT_OUT", True)
 CELERY_BEAT_SCHEDULE["voice-sweep"] = {
     "task": "broadcasts.tasks.voice_sweep",
     "schedule": 60.0,

@@ -327,10 +327,12 @@ def voice_call_answered(*, call: VoiceCall, answered_by: str) -> None:
     )
 
 
-def voice_opt_out(*, organization: Organization, e164: str, broadcast: Broadcast | None) -> bool:
-    """The number pressed 9: no more voice broadcasts from this organization. The evidence is a
-    ConsentEvent (channel voice) for each of its numbers on file, or the bare number.
-    Pressing 9 again changes nothing."""
+def voice_opt_out(
+    *, organization: Organization, e164: str, broadcast: Broadcast | None, words: str = ""
+) -> bool:
+    """The number pressed 9, or said ``words`` that revoke: no more voice broadcasts from this
+    organization. The evidence is a ConsentEvent (channel voice) for each of its numbers on
+    file, or the bare number, with the words heard. Asking again changes nothing."""
     with transaction.atomic():
         _, created = VoiceOptOut.objects.get_or_create(
             organization=organization, e164=e164, defaults={"broadcast": broadcast}
@@ -338,7 +340,8 @@ def voice_opt_out(*, organization: Organization, e164: str, broadcast: Broadcast
         if not created:
             return False
         where = f" during voice broadcast {broadcast.pk}" if broadcast else ""
-        note = f"Pressed 9{where} to stop receiving these calls"
+        how = f'Said "{words}"' if words else "Pressed 9"
+        note = f"{how}{where} to stop receiving these calls"
         numbers = list(PhoneNumber.objects.for_org(organization).filter(e164=e164)) or [None]
         for number in numbers:
             ConsentEvent.objects.create(
@@ -347,9 +350,10 @@ def voice_opt_out(*, organization: Organization, e164: str, broadcast: Broadcast
                 e164=e164,
                 channel=ConsentEvent.Channel.VOICE,
                 opted_in=False,
-                source=ConsentEvent.Source.KEYWORD,
+                source=ConsentEvent.Source.REPLY if words else ConsentEvent.Source.KEYWORD,
                 actor_label=e164,
                 note=note,
+                words=words,
             )
     return True
 

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from broadcasts.models import VoiceCall, VoiceMessage, VoiceRecordingCall
+from broadcasts.sms.revocation import revocation_read
 from broadcasts.voice import dial as voice_dial
 from broadcasts.voice import recording as voice
 from broadcasts.webhooks import signed_by_twilio, twilio_params_problem
@@ -361,6 +362,13 @@ OPT_OUT_PROMPT = {
     "es": "Para dejar de recibir estas llamadas de {org}, oprima 9.",
     "fr": "Pour ne plus recevoir ces appels de {org}, appuyez sur 9.",
 }
+# With VOICE_SPOKEN_OPT_OUT the prompt also offers the words, heard after the message.
+SPOKEN_OPT_OUT_PROMPT = {
+    "en": "To stop receiving these calls from {org}, press 9, or say stop calling.",
+    "es": "Para dejar de recibir estas llamadas de {org}, oprima 9, o diga no me llamen.",
+    "fr": "Pour ne plus recevoir ces appels de {org}, appuyez sur 9, ou dites arrêtez.",
+}
+SPOKEN_HINTS = "stop calling, stop, unsubscribe, remove me, do not call me, no more calls"
 OPTED_OUT = {
     "en": "You will not receive these calls from {org} again. Goodbye.",
     "es": "No recibirá más estas llamadas de {org}. Adiós.",
@@ -409,10 +417,31 @@ def voice_dial_step(request: HttpRequest, call_id: int, step: str) -> HttpRespon
             timeout=5,
         )
         _message_verb(twiml, call, message, into=gather)
-        prompt = OPT_OUT_PROMPT[language[:2]].format(org=call.broadcast.organization.name)
+        prompts = SPOKEN_OPT_OUT_PROMPT if settings.VOICE_SPOKEN_OPT_OUT else OPT_OUT_PROMPT
+        prompt = prompts[language[:2]].format(org=call.broadcast.organization.name)
         twiml.say(prompt, into=gather, voice=voice_name, language=language)
+        if settings.VOICE_SPOKEN_OPT_OUT:
+            _spoken_opt_out_gather(twiml, call, language)
     twiml.verb("Hangup")
     return twiml.response()
+
+
+def _spoken_opt_out_gather(twiml: TwiML, call: VoiceCall, language: str) -> None:
+    """A few seconds of listening once the message and its prompt are over: speech is heard
+    only here (a "hello?" over the message must not cut it short, and the recognition Twilio
+    bills for runs only for whoever stays on the line), a key press still works."""
+    twiml.verb(
+        "Gather",
+        input="dtmf speech",
+        action=voice_dial.dial_url(call, "keypad"),
+        method="POST",
+        numDigits=1,
+        timeout=4,
+        speechTimeout="auto",
+        language=language,
+        hints=SPOKEN_HINTS,
+        actionOnEmptyResult="false",
+    )
 
 
 def _speaker(message: VoiceMessage | None) -> tuple[str, str]:
@@ -430,11 +459,18 @@ def _message_verb(twiml: TwiML, call: VoiceCall, message: VoiceMessage | None, *
 
 
 def _keypad(request: HttpRequest, call: VoiceCall) -> HttpResponse:
-    if request.POST.get("Digits", "").strip() != "9":
+    """9, or words that revoke ("stop calling", "take me off your list": the revocation rules
+    of texts, broadcasts.sms.revocation): no more calls. Anything else ends the call."""
+    spoken = request.POST.get("SpeechResult", "").strip()[:500]
+    pressed_9 = request.POST.get("Digits", "").strip() == "9"
+    if not pressed_9 and not (spoken and revocation_read(spoken).revokes):
         return _hang_up()
     broadcast = call.broadcast
     voice_dial.voice_opt_out(
-        organization=broadcast.organization, e164=call.recipient.e164, broadcast=broadcast
+        organization=broadcast.organization,
+        e164=call.recipient.e164,
+        broadcast=broadcast,
+        words="" if pressed_9 else spoken,
     )
     voice_name, language = _speaker(getattr(broadcast, "voice", None))
     twiml = TwiML()

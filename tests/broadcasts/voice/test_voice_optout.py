@@ -107,3 +107,66 @@ def test_the_family_page_shows_the_voice_opt_out(org, sender, ready, phone, twil
     press_9(twilio, phone, family)
     html = staff_client.get(f"/families/{family.pk}/").content.decode()
     assert "Pressed 9 during voice broadcast" in html
+
+
+def listen_after_message(twilio, phone, family):
+    """The call's TwiML up to the Gather that listens for words once the message is over."""
+    (call,) = calls_to(phone, number_of(family))[-1:]
+    root = twilio.twiml(call.url, {"CallSid": call.sid, "AnsweredBy": "human"})
+    return call, root.findall("Gather")
+
+
+def test_the_call_listens_for_words_only_after_the_message(org, sender, ready, phone, twilio):
+    ready()
+    family = family_with_number(org)
+    recorded(org, sender, twilio, family)
+    _, (during, after) = listen_after_message(twilio, phone, family)
+    assert during.get("input") == "dtmf" and "say stop calling" in said(during)
+    assert after.get("input") == "dtmf speech" and list(after) == []
+    assert after.get("action") == during.get("action")
+
+
+def test_saying_stop_calling_records_a_voice_opt_out_with_the_words(
+    org, sender, ready, phone, twilio
+):
+    ready()
+    family = family_with_number(org)
+    broadcast = recorded(org, sender, twilio, family)
+    call, (_, after) = listen_after_message(twilio, phone, family)
+    heard = {"CallSid": call.sid, "SpeechResult": "Please stop calling me.", "Confidence": "0.9"}
+    root = twilio.twiml(after.get("action"), heard)
+    assert "will not receive these calls" in said(root)
+
+    assert VoiceOptOut.objects.get(organization=org).broadcast == broadcast
+    event = ConsentEvent.objects.get(channel=ConsentEvent.Channel.VOICE)
+    assert (event.opted_in, event.source, event.words) == (
+        False,
+        ConsentEvent.Source.REPLY,
+        "Please stop calling me.",
+    )
+    assert event.note.startswith('Said "Please stop calling me."')
+    family.phone_numbers.get().refresh_from_db()
+    assert family.phone_numbers.get().sms_opt_in is True  # words on a call stop calls only
+
+
+@pytest.mark.parametrize("words", ["Hello?", "Who is this?", "Thanks, see you Saturday"])
+def test_other_words_just_end_the_call(org, sender, ready, phone, twilio, words):
+    ready()
+    family = family_with_number(org)
+    recorded(org, sender, twilio, family)
+    call, (_, after) = listen_after_message(twilio, phone, family)
+    root = twilio.twiml(after.get("action"), {"CallSid": call.sid, "SpeechResult": words})
+    assert verbs(root) == ["Hangup"]
+    assert not VoiceOptOut.objects.exists() and not ConsentEvent.objects.filter(channel="voice")
+
+
+def test_without_spoken_opt_out_the_call_only_offers_the_key(
+    org, sender, ready, phone, twilio, settings
+):
+    settings.VOICE_SPOKEN_OPT_OUT = False
+    ready()
+    family = family_with_number(org)
+    recorded(org, sender, twilio, family)
+    _, gathers = listen_after_message(twilio, phone, family)
+    assert [g.get("input") for g in gathers] == ["dtmf"]
+    assert "say stop calling" not in said(gathers[0])
