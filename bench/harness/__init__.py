@@ -260,10 +260,14 @@ def final_statuses() -> set[str]:
 
 
 def statuses(broadcast) -> Counter:
+    """How many recipients are in each status, counted by PostgreSQL: polled every 0.1 s, a
+    list of every row's status would take CPU from the workers being measured."""
+    from django.db.models import Count
+
     from broadcasts.models import Recipient
 
-    rows = Recipient.objects.filter(broadcast_id=broadcast.pk).values_list("status", flat=True)
-    return Counter(rows)
+    rows = Recipient.objects.filter(broadcast_id=broadcast.pk).values("status")
+    return Counter({row["status"]: row["n"] for row in rows.annotate(n=Count("id"))})
 
 
 def recorded_sent(broadcast) -> int:
@@ -405,9 +409,11 @@ class Celery:
         self.graceful = graceful
 
     def start(self) -> Celery:
-        self.worker.start()
+        # Beat first: it boots while the worker does (which is waited for), so its start-up
+        # is not timed as part of a scenario — in production beat has been up for long.
         if self.beat is not None:
             self.beat.start()
+        self.worker.start()
         return self
 
     def kill(self) -> None:

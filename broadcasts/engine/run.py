@@ -17,9 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from itertools import groupby
 
@@ -54,6 +54,8 @@ Status = Recipient.Status
 # below the event loop's timer resolution; a slow one's never is).
 BATCH_SECONDS = 0.002
 WIRE_WAIT_MIN_INTERVAL = 0.02
+# Results recorded in one flush at most (one statement each for rows and audit entries).
+FLUSH_MAX = 500
 
 
 def sender_run(*, sender: str, at: float | None = None) -> dict[str, int]:
@@ -181,7 +183,7 @@ def _send(channel, sender: str, work, tokens: Tokens, lease: Lease, anchor: floa
         if then is not None:
             then(0.0)
         return recorded
-    results: queue.Queue[Outcome] = queue.Queue()
+    results = Results(len(work))
     account = settings.TWILIO_ACCOUNT_SID or "outbox"
     send = channel.sender()
     emitted = Emitted(anchor=anchor, tokens=tokens)
@@ -206,6 +208,12 @@ class Emitted:
     def __init__(self, *, anchor: float, tokens: Tokens) -> None:
         self.anchor, self.tokens, self.last = anchor, tokens, 0.0
         self.all_started = threading.Event()
+        self.on_all_started: Callable[[], None] | None = None
+
+    def started_all(self) -> None:
+        self.all_started.set()
+        if self.on_all_started is not None:
+            self.on_all_started()
 
     def start_at(self, index: int) -> float:
         at = self.anchor + self.tokens.due_in(index)
@@ -214,34 +222,75 @@ class Emitted:
 
 def _collect(channel, work, lease, results, done, recorded: Recorded, emitted, then) -> None:
     """Drain results in the main thread, recording them in small flushes as they arrive;
-    call ``then`` as soon as every message has started."""
+    call ``then`` as soon as every message has started.
+
+    The main thread sleeps until a flush is due (ENGINE_FLUSH_SECONDS), the sending thread
+    has a flush's worth of results, every message has started or every result is in
+    (``results.wake``): woken once a flush, not once a message, so it does not take the GIL
+    from the sending loop a thousand times a slice."""
     waiting = {o.recipient.pk for o in work}
     buffer: list[Outcome] = []
     flushed_at = time.monotonic()
+    if done is not None:
+        done.add_done_callback(lambda _: results.wake.set())
+    emitted.on_all_started = results.wake.set
+    if emitted.all_started.is_set():
+        results.wake.set()
     while waiting or then is not None:
         if then is not None and (emitted.all_started.is_set() or not waiting):
             then(emitted.last)
             then = None
         if not waiting:
             break
-        try:
-            outcome = results.get(timeout=0.05)
+        # Nothing buffered: sleep a whole flush interval (results wake it sooner).
+        since = flushed_at if buffer else time.monotonic()
+        results.wake.wait(
+            timeout=max(since + settings.ENGINE_FLUSH_SECONDS - time.monotonic(), 0.001)
+        )
+        results.wake.clear()
+        for outcome in results.drain():
             buffer.append(outcome)
             waiting.discard(outcome.recipient.pk)
-        except queue.Empty:
-            if done is not None and done.done() and results.empty():
-                _lost(done, work, waiting, lease, recorded)
-                break
+        if waiting and done is not None and done.done() and not results.pending():
+            _lost(done, work, waiting, lease, recorded)
+            waiting = set()
         age = time.monotonic() - flushed_at
         if buffer and (
-            not waiting or age >= settings.ENGINE_FLUSH_SECONDS or len(buffer) >= 500
+            not waiting or age >= settings.ENGINE_FLUSH_SECONDS or len(buffer) >= FLUSH_MAX
         ):
             recorded.merge(channel.record(buffer, lease))
             buffer, flushed_at = [], time.monotonic()
         if waiting and lease.renewal_due:
             lease_renew(lease=lease, ids=list(waiting))
+    if buffer:
+        recorded.merge(channel.record(buffer, lease))
     if then is not None:  # the sending coroutine failed before it started them all
         then(emitted.last)
+
+
+class Results:
+    """Outcomes handed from the sending thread to the main thread: appended as they come,
+    taken in bulk; ``wake`` is set when there is a flush's worth, or the last one is in."""
+
+    def __init__(self, expected: int) -> None:
+        self.items: deque[Outcome] = deque()
+        self.wake = threading.Event()
+        self.left = expected
+
+    def put(self, outcome: Outcome) -> None:
+        self.items.append(outcome)
+        self.left -= 1  # only the sending thread writes it
+        if self.left <= 0 or len(self.items) >= FLUSH_MAX:
+            self.wake.set()
+
+    def drain(self) -> list[Outcome]:
+        taken = []
+        while self.items:
+            taken.append(self.items.popleft())
+        return taken
+
+    def pending(self) -> bool:
+        return bool(self.items)
 
 
 def _lost(done, work, waiting: set[int], lease: Lease, recorded: Recorded) -> None:
@@ -297,7 +346,7 @@ async def _emit(work, emitted: Emitted, lease: Lease, send, put: Callable, limit
             if wait_for_wire:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wired.wait(), timeout=emitted.tokens.interval)
-    emitted.all_started.set()
+    emitted.started_all()
     if pending:
         await asyncio.gather(*pending)
 
@@ -317,4 +366,4 @@ def _emit_inline(work, emitted: Emitted, lease: Lease, send, put: Callable) -> N
             except Exception as error:  # every failure is recorded, none is lost
                 outcome.error = error
         put(outcome)
-    emitted.all_started.set()
+    emitted.started_all()
