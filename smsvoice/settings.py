@@ -367,6 +367,13 @@ CELERY_BEAT_SCHEDULE["conversations-digest"] = {
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000, minimum=1)
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 IMPORT_CHUNK_FAMILIES = env_int("IMPORT_CHUNK_FAMILIES", 100, minimum=1)
+# An import's uploaded file is removed this many days after the import finished (or after the
+# upload, when it was never imported); its counts and report stay. Checked daily.
+IMPORT_FILE_RETENTION_DAYS = env_int("IMPORT_FILE_RETENTION_DAYS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE["import-files-purge"] = {
+    "task": "families.importing.tasks.directory_import_files_purge",
+    "schedule": 24 * 60 * 60.0,
+}
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")

@@ -78,11 +78,21 @@ def import_create(
 CHECK_TASK = "families.importing.tasks.directory_import_check"
 
 
+def file_kept_check(directory_import: DirectoryImport) -> None:
+    """Refuse to check or start an import whose file the retention job removed."""
+    if directory_import.file_purged_at is not None:
+        raise ValidationError(
+            "This file was removed after being kept "
+            f"{settings.IMPORT_FILE_RETENTION_DAYS} days; upload it again to import it."
+        )
+
+
 @transaction.atomic
 def import_check_start(*, directory_import: DirectoryImport, config: Config) -> None:
     """Save the admin's mapping (and remember it for the organization's next file) and queue
     the preview's computation; the page polls until it is ready."""
     locked = DirectoryImport.objects.select_for_update().get(pk=directory_import.pk)
+    file_kept_check(locked)
     status_move(locked, Status.CHECKING)
     locked.mapping = config.to_json()
     locked.preview = {"checked": 0, "total": locked.row_count}
@@ -145,6 +155,7 @@ def import_check(*, directory_import_id: int) -> str:
 def import_start(*, directory_import: DirectoryImport, actor: Any, actor_label: str) -> None:
     """Queue a previewed import; the admin who starts it is who the consent events name."""
     locked = DirectoryImport.objects.select_for_update().get(pk=directory_import.pk)
+    file_kept_check(locked)
     status_move(locked, Status.QUEUED)
     # The chunk size is the import's own, so a restarted task cuts the file the same way.
     locked.mapping = {

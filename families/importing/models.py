@@ -37,6 +37,12 @@ class DirectoryImport(models.Model):
     ``chunks_done`` counts the chunks committed; each chunk's families, report lines and this
     counter are written in one transaction, so a task delivered twice or restarted after a
     crash goes on from the first chunk not yet committed.
+
+    The file is not kept forever (``retention``): IMPORT_FILE_RETENTION_DAYS after an import
+    finished (done or failed), or after an upload that was never imported, its text and the
+    row-by-row preview are emptied and ``file_purged_at`` says when. The counts and report
+    lines stay: the consent events of the import point at them. A purged import that was
+    never imported cannot be previewed or started again (the file must be uploaded again).
     """
 
     class Status(models.TextChoices):
@@ -82,6 +88,9 @@ class DirectoryImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    file_purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the file's text was removed (retention)."
+    )
 
     objects = OrgQuerySet.as_manager()
 
@@ -96,6 +105,10 @@ class DirectoryImport(models.Model):
     @property
     def live(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def file_purged(self) -> bool:
+        return self.file_purged_at is not None
 
     @property
     def checked_percent(self) -> int:

@@ -1,6 +1,8 @@
 """The import's pages (Families > Import, admins only): upload, map the columns, preview,
 import with a progress bar (htmx polls the fragment while the task runs), and the report CSV.
-Every import is looked up inside the request's organization, so another's id is 404."""
+Once the retention job removed an import's file, its pages say so (and one never imported
+can no longer be matched, previewed or started). Every import is looked up inside the
+request's organization, so another's id is 404."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from families.importing import apply, cells, mapping
+from families.importing import apply, cells, mapping, retention
 from families.importing.forms import MappingForm, UploadForm
 from families.importing.models import DirectoryImport
 from families.importing.parse import ImportFileError, max_bytes, parse_text
@@ -73,6 +75,8 @@ def import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
     directory_import = _import(request, pk)
     if directory_import.status not in (Status.MAPPING, Status.PREVIEWED):
         return redirect(_next_page(directory_import))
+    if directory_import.file_purged:
+        return _removed(request, directory_import)
     organization = request.organization
     parsed = parse_text(directory_import.content)
     targets = mapping.targets_for(organization)
@@ -129,6 +133,8 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         return response
     if directory_import.status != Status.PREVIEWED:
         return redirect(_next_page(directory_import))
+    if directory_import.file_purged:
+        return _removed(request, directory_import)
     preview = directory_import.preview
     rows = preview.get("rows", [])
     context = {
@@ -140,6 +146,17 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         "consent_basis": directory_import.mapping.get("consent_basis", ""),
     }
     return render(request, "families/import/preview.html", context)
+
+
+def _removed(request: HttpRequest, directory_import: DirectoryImport) -> HttpResponse:
+    """An upload never imported whose file the retention job removed: nothing to match or
+    preview any more, only what the preview had counted."""
+    context = {
+        "directory_import": directory_import,
+        "counts": directory_import.preview.get("counts", {}),
+        "retention_days": retention.retention_days(),
+    }
+    return render(request, "families/import/removed.html", context)
 
 
 @admin_required
@@ -162,7 +179,11 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     directory_import = _import(request, pk)
     if directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED):
         return redirect(_next_page(directory_import))
-    context = {"directory_import": directory_import, "counts": directory_import.counts}
+    context = {
+        "directory_import": directory_import,
+        "counts": directory_import.counts,
+        "retention_days": retention.retention_days(),
+    }
     if not directory_import.live:
         errors = directory_import.report_lines.filter(action="error").exclude(
             message__startswith="not imported:"
@@ -178,9 +199,11 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     """What was done (or, before the import runs, what the preview says will be), one line per
     row of the file."""
     directory_import = _import(request, pk)
+    before = directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED)
+    if before and directory_import.file_purged:  # the preview's rows went with the file
+        return redirect(_next_page(directory_import))
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     stem = directory_import.file_name.rsplit(".", 1)[0][:80] or "import"
-    before = directory_import.status in (Status.MAPPING, Status.CHECKING, Status.PREVIEWED)
     kind = "preview" if before else "report"
     response["Content-Disposition"] = f'attachment; filename="{_safe(stem)}-{kind}.csv"'
     response.write("\ufeff")  # so that Excel reads it as UTF-8

@@ -32,6 +32,8 @@ EXPECTED = {
     "broadcasts.conversations.tasks.conversations_digest": 60 * 60,  # new conversations email
     # brands, campaigns, toll-free verifications: Twilio calls back for none of them
     "broadcasts.registration.tasks.registrations_refresh": 15 * 60,
+    # imports' uploaded files past IMPORT_FILE_RETENTION_DAYS
+    "families.importing.tasks.directory_import_files_purge": 24 * 60 * 60,
 }
 
 _SCHEDULE_AS_BEAT_LOADS_IT = """
