@@ -1,5 +1,7 @@
 """The messenger: conversations beside their thread, the reply box (live counting as in the
-compose window), status moves, the unread badge the navigation polls, and the digest opt-in.
+compose window), status moves, the polled fragments (the list, the open thread's timeline
+with its head when its status changed, the unread badge of the navigation and the top bar),
+and the digest opt-in.
 
 Reading needs "view text logs"; replying needs "send texts" too. Conversations are found
 through the request's organization only: another organization's id is a 404.
@@ -88,6 +90,8 @@ def _thread_context(request: HttpRequest, conversation: Conversation, text: str 
             conversation=conversation, staff_member=request.staff_member
         ),
         "moves": _moves(conversation),
+        "head_state": head_state(conversation),
+        "poll_seconds": getattr(settings, "CONVERSATIONS_POLL_SECONDS", 20),
     }
 
 
@@ -114,16 +118,28 @@ def rows(request: HttpRequest) -> HttpResponse:
     return render(request, "conversations/_rows.html", context)
 
 
+def head_state(conversation: Conversation) -> str:
+    """What the thread's head shows that others change: its status and who has it."""
+    return f"{conversation.status}-{conversation.assignee_id or 0}"
+
+
 @text_logs_required
 def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    """The open thread's timeline again (htmx polling); reading it changes no status."""
+    """The open thread's timeline again (htmx polling); reading it changes no status. When
+    the status or the assignee is not the one the page shows (``seen``), the head with its
+    badge and buttons comes too, swapped out of band; otherwise it is left alone, so a
+    button someone is about to press (or has focused) is not replaced every poll."""
     conversation = conversation_or_404(request, pk)
+    state = head_state(conversation)
     context = {
         "thread": selectors.thread(conversation=conversation),
         "conversation": conversation,
         "poll_seconds": getattr(settings, "CONVERSATIONS_POLL_SECONDS", 20),
+        "head_state": state,
+        "head_changed": request.GET.get("seen") != state,
+        "moves": _moves(conversation),
     }
-    return render(request, "conversations/_timeline.html", context)
+    return render(request, "conversations/_timeline_poll.html", context)
 
 
 @text_logs_required
@@ -188,10 +204,11 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @text_logs_required
 def unread_badge(request: HttpRequest) -> HttpResponse:
-    """The navigation's count, polled by htmx (every CONVERSATIONS_POLL_SECONDS)."""
+    """The navigation's count, polled by htmx (every CONVERSATIONS_POLL_SECONDS): the link,
+    and the top bar's icon out of band."""
     from broadcasts.templatetags.conversations import badge_context
 
-    return render(request, "conversations/_messenger_link.html", badge_context(request))
+    return render(request, "conversations/_messenger_badges.html", badge_context(request))
 
 
 @text_logs_required

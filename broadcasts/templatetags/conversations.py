@@ -1,5 +1,6 @@
-"""The navigation's Messenger link with its live unread count, and the Communication section
-of the family and staff pages (issue 13)."""
+"""The navigation's Messenger link with its live unread count (and the top bar's Messenger
+icon that shows the same count on a phone), and the Communication section of the family and
+staff pages (issue 13)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,22 @@ HISTORY = 20  # broadcasts shown on a Communication section
 
 
 def badge_context(request) -> dict:
-    organization = getattr(request, "organization", None)
-    count = selectors.unread_count(organization=organization) if organization else 0
-    return {"unread": count, "poll_seconds": getattr(settings, "CONVERSATIONS_POLL_SECONDS", 20)}
+    """Counted once a request: the link and the icon of one page show the same number."""
+    if not hasattr(request, "conversations_unread"):
+        organization = getattr(request, "organization", None)
+        count = selectors.unread_count(organization=organization) if organization else 0
+        request.conversations_unread = count
+    poll = getattr(settings, "CONVERSATIONS_POLL_SECONDS", 20)
+    return {"unread": request.conversations_unread, "poll_seconds": poll}
 
 
 @register.inclusion_tag("conversations/_messenger_link.html", takes_context=True)
 def messenger_link(context) -> dict:
+    return badge_context(context["request"])
+
+
+@register.inclusion_tag("conversations/_messenger_icon.html", takes_context=True)
+def messenger_icon(context) -> dict:
     return badge_context(context["request"])
 
 
