@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django_filters import OrderingFilter
+from django_filters.constants import EMPTY_VALUES
 
 from families.filters import FamilyFilter, StaffFilter, StudentFilter
 from families.models import Family, Student
@@ -173,11 +175,23 @@ def selection_queryset(*, organization: Organization, selection: Selection) -> Q
         if not matching.is_valid():
             problems = matching.errors.as_text()
             raise SelectionError(f"The selection's filter is not valid: {problems}")
-        members |= Q(pk__in=matching.qs.order_by().values("pk"))
+        if _narrows(matching):
+            members |= Q(pk__in=matching.qs.order_by().values("pk"))
+        else:  # "all" of the kind: the rows themselves, not a subquery of every id
+            members = Q()
     queryset = base.filter(members)
     if selection.excluded:
         queryset = queryset.exclude(pk__in=list(selection.excluded))
     return queryset
+
+
+def _narrows(matching) -> bool:
+    """Whether a valid filterset leaves any row out: django-filter skips a filter whose value
+    is empty, and sorting never leaves one out, so with neither it matches every row."""
+    return any(
+        value not in EMPTY_VALUES and not isinstance(matching.filters[name], OrderingFilter)
+        for name, value in matching.form.cleaned_data.items()
+    )
 
 
 def selection_count(*, organization: Organization, selection: Selection) -> int:
