@@ -58,3 +58,33 @@ def append_only_trigger(table: str, detachable: tuple[str, ...] = ()) -> migrati
         )
 
     return migrations.RunPython(forwards, backwards)
+
+
+def composite_foreign_key(
+    table: str, columns: tuple[str, ...], target: str, target_columns: tuple[str, ...], name: str
+) -> migrations.RunPython:
+    """A migration operation that adds, on PostgreSQL, a foreign key of several columns
+    (which Django cannot declare), deferred to commit like the ones Django makes.
+
+    ``target_columns`` need a unique constraint of their own. Other databases (the embedded
+    SQLite demo) go without it, as Django's relations there still cascade by themselves.
+    """
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        quote = schema_editor.quote_name
+        schema_editor.execute(
+            f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} "
+            f"FOREIGN KEY ({', '.join(map(quote, columns))}) "
+            f"REFERENCES {quote(target)} ({', '.join(map(quote, target_columns))}) "
+            "DEFERRABLE INITIALLY DEFERRED"
+        )
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        quote = schema_editor.quote_name
+        schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT IF EXISTS {quote(name)}")
+
+    return migrations.RunPython(forwards, backwards)

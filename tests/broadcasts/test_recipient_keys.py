@@ -1,0 +1,111 @@
+"""What the database holds a recipient row to: its organization is its broadcast's (one foreign
+key of both columns, on PostgreSQL), and deleting through Django still cascades or detaches."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from broadcasts.models import Broadcast, Recipient
+from smsvoice.models import Organization, StaffMember
+from tests.factories import FamilyFactory, StaffMemberFactory, StudentFactory
+
+KEY = "recipient_broadcast_organization_fk"  # the constraint's name, in the database's refusal
+
+
+def broadcast_of(org) -> Broadcast:
+    return Broadcast.objects.create(
+        organization=org, selection_kind="families", sender_label="Jo", from_e164="+14155550100"
+    )
+
+
+def recipient_of(broadcast, **fields) -> Recipient:
+    fields = {
+        "organization": broadcast.organization,
+        "e164": "+12015550123",
+        "owner_label": "West — Mother cell",
+        **fields,
+    }
+    return Recipient.objects.create(broadcast=broadcast, **fields)
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("the composite foreign key exists on PostgreSQL only")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_at_commit_a_recipient_of_another_organization(
+    postgresql, org, other_org
+):
+    broadcast = broadcast_of(org)
+    with pytest.raises(IntegrityError, match=KEY), transaction.atomic():
+        recipient_of(broadcast, organization=other_org)
+    assert not Recipient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_moving_a_recipient_to_another_organization(
+    postgresql, org, other_org
+):
+    recipient = recipient_of(broadcast_of(org))
+    connection.check_constraints()
+    with pytest.raises(IntegrityError, match=KEY), transaction.atomic():
+        Recipient.objects.filter(pk=recipient.pk).update(organization=other_org)
+        connection.check_constraints()
+    recipient.refresh_from_db()
+    assert recipient.organization_id == org.pk
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_recipient_of_a_broadcast_that_does_not_exist(postgresql, org):
+    broadcast = broadcast_of(org)
+    with pytest.raises(IntegrityError, match=KEY), transaction.atomic():
+        recipient_of(broadcast)
+        Recipient.objects.update(broadcast_id=broadcast.pk + 1000)
+        connection.check_constraints()
+
+
+@pytest.mark.django_db
+def test_a_recipient_of_its_broadcasts_organization_is_accepted(org):
+    broadcast = broadcast_of(org)
+    with transaction.atomic():
+        recipient_of(broadcast)
+        connection.check_constraints()
+    assert broadcast.recipients.get().organization_id == org.pk
+
+
+@pytest.mark.django_db
+def test_deleting_a_broadcast_deletes_its_recipients(org):
+    kept = recipient_of(broadcast_of(org))
+    deleted = broadcast_of(org)
+    recipient_of(deleted)
+    deleted.delete()
+    connection.check_constraints()
+    assert list(Recipient.objects.all()) == [kept]
+
+
+@pytest.mark.django_db
+def test_deleting_an_organization_deletes_its_broadcasts_and_their_recipients(org, other_org):
+    recipient_of(broadcast_of(org))
+    kept = recipient_of(broadcast_of(other_org))
+    Organization.objects.filter(pk=org.pk).delete()
+    connection.check_constraints()
+    assert list(Broadcast.objects.all()) == [kept.broadcast]
+    assert list(Recipient.objects.all()) == [kept]
+
+
+@pytest.mark.django_db
+def test_deleting_a_student_or_staff_member_keeps_their_recipients_without_them(org):
+    broadcast = broadcast_of(org)
+    family = FamilyFactory(organization=org)
+    student = StudentFactory(family=family)
+    member = StaffMemberFactory(organization=org, role=StaffMember.Role.STAFF)
+    of_student = recipient_of(broadcast, family=family, student=student)
+    of_member = recipient_of(broadcast, staff_member=member, e164="+12015550124")
+    student.delete()
+    member.delete()
+    connection.check_constraints()
+    of_student.refresh_from_db()
+    of_member.refresh_from_db()
+    assert (of_student.family_id, of_student.student_id) == (family.pk, None)
+    assert of_member.staff_member_id is None
