@@ -3,12 +3,14 @@ same sweep at once. Redis when there is a broker; a process-local lock otherwise
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 
+logger = logging.getLogger(__name__)
 _local_locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 
@@ -27,7 +29,7 @@ def try_lock(name: str, *, timeout: int = 300) -> Iterator[bool]:
             yield acquired
         finally:
             if acquired:
-                lock.release()
+                _release(lock, name)
         return
     with _guard:
         lock = _local_locks.setdefault(name, threading.Lock())
@@ -37,3 +39,17 @@ def try_lock(name: str, *, timeout: int = 300) -> Iterator[bool]:
     finally:
         if acquired:
             lock.release()
+
+
+def _release(lock, name: str) -> None:
+    """Give a Redis lock back. One that is no longer ours (it expired, or Redis lost its data:
+    a restart without persistence) or a Redis that cannot be reached is logged, not raised:
+    the job's work is done and written, and the lock's expiry frees it in any case."""
+    import redis
+
+    try:
+        lock.release()
+    except redis.exceptions.LockNotOwnedError:
+        logger.warning("lock %s was no longer held when released (expired or lost by Redis)", name)
+    except redis.exceptions.RedisError as error:
+        logger.warning("lock %s could not be released (%s); it expires by itself", name, error)
