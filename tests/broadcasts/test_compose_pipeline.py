@@ -382,7 +382,7 @@ def _rows_of(broadcast) -> list[dict]:
 
 
 def test_recipient_rows_written_in_columns_equal_what_bulk_create_writes(org, sender, monkeypatch):
-    """The PostgreSQL path (INSERT … unnest) and the bulk_create path (SQLite) write the same
+    """The PostgreSQL path (COPY … FROM STDIN) and the bulk_create path (SQLite) write the same
     rows, every field the model has getting its default, whichever fields it gains later."""
     from django.db import connection
 
