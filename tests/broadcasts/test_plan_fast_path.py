@@ -144,3 +144,37 @@ def test_both_paths_see_a_shared_number_once_greeting_both_families():
             (("Luis and Maria", "", "Sofia and Kai"), 2)
         ]
         assert [r.reason for r in plan.excluded] == ["duplicate"]
+
+
+def test_neither_path_reaches_a_number_or_guardian_filed_under_another_organization():
+    """A family's numbers and guardians are joined by the organization's own rows only: a row
+    of another organization pointing at one of its families (it should never exist) is not
+    texted through it, nor greeted by it."""
+    org, other = OrganizationFactory(), OrganizationFactory()
+    field = PhoneField.objects.create(organization=org, label="Cell", order=1)
+    theirs = PhoneField.objects.create(organization=other, label="Cell", order=1)
+    family = Family.objects.create(organization=org, name="West")
+    stranger = Guardian.objects.create(
+        organization=other, family=family, first_name="Stranger", last_name="West"
+    )
+    PhoneNumber.objects.create(
+        organization=org,
+        family=family,
+        field=field,
+        e164=POOL[0],
+        guardian=stranger,
+        text_capable=True,
+        sms_opt_in=True,
+    )
+    PhoneNumber.objects.create(
+        organization=other,
+        family=family,
+        field=theirs,
+        e164=POOL[1],
+        text_capable=True,
+        sms_opt_in=True,
+    )
+    selection = Selection(kind="families", filter_query="")
+    for general in (False, True):
+        plan = _plan(org, selection, "sms", frozenset({"first_name"}), general=general)
+        assert [(r.e164, r.merge_names[0]) for r in plan.recipients] == [(POOL[0], "West family")]
