@@ -263,7 +263,7 @@ def _family_rows(organization: Organization, families: QuerySet, greet: bool) ->
     The rows sort as they are, without a key: no two agree on (name, family, order, number),
     and the NULL order and number of a family without numbers are never compared, as that
     family has one row (a family number always has a field: ``phone_has_one_owner``). The
-    guardian's name (a join over every guardian) is read only for {first_name}.
+    guardian's name (a join over the guardians) is read only for {first_name}.
 
     The numbers and guardians joined are the organization's own (the join's condition, not only
     the families'): their tables hold every organization's rows, and the database then reads

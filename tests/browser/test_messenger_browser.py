@@ -5,9 +5,6 @@ screen and on its own at 375 px, and a reply counted as it is typed, then sent.
 Set MESSENGER_SCREENSHOTS=docs to save the screenshots the README shows.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
@@ -18,6 +15,7 @@ from families.models import ConsentEvent
 from families.services import consent_record
 from tests.broadcasts.conversations.helpers import text_in
 from tests.broadcasts.sms_helpers import family_with_number, sender_ready
+from tests.browser.shots import shot as screenshot
 from tests.factories import PhoneNumberFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.browser
@@ -53,9 +51,7 @@ def messenger(org, settings):
 
 
 def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("MESSENGER_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    screenshot(page, name, folder_env="MESSENGER_SCREENSHOTS")
 
 
 def assert_fits_the_screen(page: Page) -> None:

@@ -7,9 +7,6 @@ without a reload.
 Set MESSENGER_SCREENSHOTS=docs to save the screenshots the README shows.
 """
 
-import os
-from pathlib import Path
-
 import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
@@ -18,6 +15,7 @@ from broadcasts.conversations import services
 from broadcasts.conversations.models import Conversation
 from tests.broadcasts.conversations.helpers import text_in
 from tests.broadcasts.sms_helpers import family_with_number, sender_ready
+from tests.browser.shots import shot as screenshot
 from tests.factories import StaffMemberFactory
 
 pytestmark = pytest.mark.browser
@@ -47,9 +45,7 @@ def phone(org, settings):
 
 
 def shot(page: Page, name: str) -> None:
-    folder = os.environ.get("MESSENGER_SCREENSHOTS")
-    if folder:
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+    screenshot(page, name, folder_env="MESSENGER_SCREENSHOTS")
 
 
 def assert_on_screen_without_scrolling(page: Page, locator) -> None:
