@@ -110,7 +110,9 @@ def _copy_rows(columns: dict[str, list], fixed: dict[str, object], count: int) -
         converted.append(["\t".join(map(_copy_value, constants))] * count)
     data = "\n".join(map("\t".join, zip(*converted, strict=True))) + "\n"
     table = connection.ops.quote_name(Recipient._meta.db_table)
-    with connection.cursor() as cursor:
+    # The driver's own cursor, for copy_expert; its errors become Django's (IntegrityError)
+    # as through any other query.
+    with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(
             f"COPY {table} ({', '.join(names)}) FROM STDIN", io.StringIO(data)
         )

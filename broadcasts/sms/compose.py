@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import ngettext
+from psycopg2.errorcodes import FOREIGN_KEY_VIOLATION
 
 from broadcasts.engine.queue import enqueue_dispatch
 from broadcasts.models import (
@@ -389,6 +390,16 @@ def _create(
             transaction.on_commit(lambda: enqueue_dispatch(broadcast.pk))
     except InsufficientCredits as short:
         raise BroadcastRefused(_short_message(short.needed, short.available)) from None
+    except IntegrityError as error:
+        if getattr(error.__cause__, "pgcode", None) != FOREIGN_KEY_VIOLATION:
+            raise
+        # A family (or student, staff member) of the plan was deleted after it was read:
+        # the database refused the whole write, so nothing was written or charged.
+        logger.info("broadcast refused: the directory changed while it was written: %s", error)
+        raise BroadcastRefused(
+            "Some of the selected people were changed or deleted while the broadcast was "
+            "being written. Nothing was sent or charged: try again."
+        ) from None
     return broadcast
 
 

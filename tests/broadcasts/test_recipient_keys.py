@@ -1,5 +1,6 @@
-"""What the database holds a recipient row to: its organization is its broadcast's (one foreign
-key of both columns, on PostgreSQL), and deleting through Django still cascades or detaches."""
+"""What the database holds a recipient row to: its organization is its broadcast's (checked by
+the database once per statement, on PostgreSQL: migration broadcasts 0012), a broadcast is not
+deleted under its recipients, and deleting through Django still cascades or detaches."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -8,7 +9,7 @@ from broadcasts.models import Broadcast, Recipient
 from smsvoice.models import Organization, StaffMember
 from tests.factories import FamilyFactory, StaffMemberFactory, StudentFactory
 
-KEY = "recipient_broadcast_organization_fk"  # the constraint's name, in the database's refusal
+KEY = "names a broadcast that is not its organization"  # the database's refusal
 
 
 def broadcast_of(org) -> Broadcast:
@@ -30,11 +31,11 @@ def recipient_of(broadcast, **fields) -> Recipient:
 @pytest.fixture
 def postgresql():
     if connection.vendor != "postgresql":
-        pytest.skip("the composite foreign key exists on PostgreSQL only")
+        pytest.skip("the check is PostgreSQL's (triggers)")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_refuses_at_commit_a_recipient_of_another_organization(
+def test_the_database_refuses_a_recipient_of_another_organization(
     postgresql, org, other_org
 ):
     broadcast = broadcast_of(org)
@@ -109,3 +110,65 @@ def test_deleting_a_student_or_staff_member_keeps_their_recipients_without_them(
     of_member.refresh_from_db()
     assert (of_student.family_id, of_student.student_id) == (family.pk, None)
     assert of_member.staff_member_id is None
+
+
+@pytest.mark.django_db
+def test_a_broadcast_that_recipients_name_is_not_deleted_or_renumbered_under_them(postgresql, org):
+    broadcast = broadcast_of(org)
+    recipient_of(broadcast)
+    with (
+        pytest.raises(IntegrityError, match="still name"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM broadcasts_broadcast WHERE id = %s", [broadcast.pk])
+    with pytest.raises(IntegrityError, match="cannot change"), transaction.atomic():
+        Broadcast.objects.filter(pk=broadcast.pk).update(id=broadcast.pk + 1000)
+    assert broadcast.recipients.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broadcast_deleted_while_its_recipients_are_written_waits_and_is_refused(
+    postgresql, org
+):
+    """Recipients written for a broadcast (as a voice broadcast's are, after it was made) and
+    not yet committed share-lock it: a delete waits for them, then is refused."""
+    import threading
+    import time
+
+    from django.db import close_old_connections
+
+    broadcast = broadcast_of(org)
+    written, results = threading.Event(), {}
+
+    def write():
+        try:
+            with transaction.atomic():
+                recipient_of(broadcast)
+                written.set()
+                time.sleep(1.0)
+            results["write"] = "committed"
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def delete():
+        written.wait(5)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM broadcasts_broadcast WHERE id = %s", [broadcast.pk])
+            results["delete"] = "deleted"
+        except IntegrityError as error:
+            results["delete"] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert results["write"] == "committed"
+    assert isinstance(results["delete"], IntegrityError), results
+    assert Broadcast.objects.filter(pk=broadcast.pk).exists()
+    assert broadcast.recipients.count() == 1
