@@ -20,9 +20,10 @@ import logging
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models
 from django.db.models import NOT_PROVIDED
 from django.utils import timezone
+from psycopg2.errorcodes import FOREIGN_KEY_VIOLATION
 
 from broadcasts.models import (
     Broadcast,
@@ -35,6 +36,21 @@ Status = Recipient.Status
 
 class BroadcastRefused(Exception):
     """A send that cannot go out; the message says why, in words for the person sending."""
+
+
+# Why a write of recipient rows was refused when a family (or broadcast) the plan named was
+# deleted after the plan was read: the database refuses the whole write (migration 0012's
+# checks), so nothing was written or charged and sending again plans afresh.
+DIRECTORY_CHANGED = (
+    "Some of the selected people were changed or deleted while the broadcast was being "
+    "written. Nothing was sent or charged: try again."
+)
+
+
+def directory_changed(error: IntegrityError) -> bool:
+    """Whether the database refused recipient rows for naming a row that is gone (PostgreSQL's
+    foreign_key_violation), rather than for a fault of ours."""
+    return getattr(error.__cause__, "pgcode", None) == FOREIGN_KEY_VIOLATION
 
 
 def nobody_message(excluded: dict[str, int], *, can: str = "receive texts") -> str:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import ngettext
-from psycopg2.errorcodes import FOREIGN_KEY_VIOLATION
 
 from broadcasts.engine.queue import enqueue_dispatch
 from broadcasts.models import (
@@ -18,7 +17,13 @@ from broadcasts.models import (
     Recipient,
 )
 from broadcasts.readiness import sms_refusal
-from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_insert
+from broadcasts.recipients import (
+    DIRECTORY_CHANGED,
+    BroadcastRefused,
+    directory_changed,
+    nobody_message,
+    recipients_insert,
+)
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
@@ -391,15 +396,10 @@ def _create(
     except InsufficientCredits as short:
         raise BroadcastRefused(_short_message(short.needed, short.available)) from None
     except IntegrityError as error:
-        if getattr(error.__cause__, "pgcode", None) != FOREIGN_KEY_VIOLATION:
+        if not directory_changed(error):
             raise
-        # A family (or student, staff member) of the plan was deleted after it was read:
-        # the database refused the whole write, so nothing was written or charged.
         logger.info("broadcast refused: the directory changed while it was written: %s", error)
-        raise BroadcastRefused(
-            "Some of the selected people were changed or deleted while the broadcast was "
-            "being written. Nothing was sent or charged: try again."
-        ) from None
+        raise BroadcastRefused(DIRECTORY_CHANGED) from None
     return broadcast
 
 

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -37,7 +37,13 @@ from broadcasts.models import (
     VoiceRecordingCall,
 )
 from broadcasts.providers import sms_provider
-from broadcasts.recipients import BroadcastRefused, nobody_message, recipients_insert
+from broadcasts.recipients import (
+    DIRECTORY_CHANGED,
+    BroadcastRefused,
+    directory_changed,
+    nobody_message,
+    recipients_insert,
+)
 from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
@@ -713,6 +719,10 @@ def voice_broadcast_send(*, broadcast_id: int, actor=None) -> Broadcast:
                 VoiceMessage.objects.filter(pk=broadcast.voice.pk).update(waiting_reason="")
     except InsufficientCredits:
         return _wait(broadcast, _short_message(broadcast, plan))
+    except IntegrityError as error:
+        if not directory_changed(error):
+            raise
+        return _wait(broadcast, DIRECTORY_CHANGED)  # kept with its recording: Send now again
     broadcast.refresh_from_db()
     return broadcast
 
@@ -764,6 +774,10 @@ def tts_broadcast_create(
             numbers=len(plan.recipients), seconds=seconds, credits_available=short.available
         )
         raise CreditsShort(_tts_short_message(short.needed, preview)) from None
+    except IntegrityError as error:
+        if not directory_changed(error):
+            raise
+        raise BroadcastRefused(DIRECTORY_CHANGED) from None
     broadcast.refresh_from_db()
     return broadcast
 

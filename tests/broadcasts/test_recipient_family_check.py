@@ -247,3 +247,36 @@ def test_a_broadcast_whose_family_vanishes_before_it_is_written_is_refused_clean
         )
     assert not Broadcast.objects.exists()
     assert credits_balance(organization=org) == 10
+
+
+@pytest.mark.django_db
+def test_a_voice_broadcast_whose_family_vanishes_before_it_is_written_is_refused_cleanly(
+    postgresql, org, staff_member, monkeypatch
+):
+    from broadcasts.voice import recording
+    from tests.broadcasts.sms_helpers import sender_ready
+
+    sender_ready(org, credits=10)
+    family = FamilyFactory(organization=org)
+    PhoneNumberFactory(family=family)  # voice needs no opt-in
+    planned = recording.recipients_plan
+
+    def plan_then_delete(**kwargs):
+        plan = planned(**kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM families_phonenumber WHERE family_id = %s", [family.pk])
+            cursor.execute("DELETE FROM families_family WHERE id = %s", [family.pk])
+        return plan
+
+    monkeypatch.setattr(recording, "recipients_plan", plan_then_delete)
+    with pytest.raises(BroadcastRefused, match="changed or deleted while"):
+        recording.tts_broadcast_create(
+            organization=org,
+            sender=staff_member,
+            selection=Selection(kind="families", filter_query=""),
+            text="The gym is closed today.",
+            voice="Polly.Joanna",
+            language="en-US",
+        )
+    assert not Broadcast.objects.exists()
+    assert credits_balance(organization=org) == 10
