@@ -18,6 +18,7 @@ from credits.selectors import credits_balance
 from credits.services import credits_adjust
 from families.models import Family
 from families.selection import Selection
+from tests.broadcasts.recipient_helpers import broadcast_of, recipient_of
 from tests.factories import FamilyFactory, PhoneNumberFactory, SendingNumberFactory
 
 REFUSED = "not its organization's"
@@ -27,22 +28,6 @@ REFUSED = "not its organization's"
 def postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("the family check is PostgreSQL's (triggers)")
-
-
-def broadcast_of(org) -> Broadcast:
-    return Broadcast.objects.create(
-        organization=org, selection_kind="families", sender_label="Jo", from_e164="+14155550100"
-    )
-
-
-def recipient_of(broadcast, **fields) -> Recipient:
-    fields = {
-        "organization": broadcast.organization,
-        "e164": "+12015550123",
-        "owner_label": "West — Mother cell",
-        **fields,
-    }
-    return Recipient.objects.create(broadcast=broadcast, **fields)
 
 
 def dangling() -> int:
@@ -218,6 +203,13 @@ def test_a_broadcast_written_while_its_family_is_deleted_waits_and_is_refused(po
     assert dangling() == 0
 
 
+def deleted_behind_the_plan(family) -> None:
+    """The family and its numbers deleted as another session would (nothing detached)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM families_phonenumber WHERE family_id = %s", [family.pk])
+        cursor.execute("DELETE FROM families_family WHERE id = %s", [family.pk])
+
+
 @pytest.mark.django_db
 def test_a_broadcast_whose_family_vanishes_before_it_is_written_is_refused_cleanly(
     postgresql, org, staff_member, monkeypatch
@@ -232,9 +224,7 @@ def test_a_broadcast_whose_family_vanishes_before_it_is_written_is_refused_clean
 
     def draft_then_delete(**kwargs):
         draft = planned(**kwargs)
-        with connection.cursor() as cursor:  # as another session would: no detaching
-            cursor.execute("DELETE FROM families_phonenumber WHERE family_id = %s", [family.pk])
-            cursor.execute("DELETE FROM families_family WHERE id = %s", [family.pk])
+        deleted_behind_the_plan(family)
         return draft
 
     monkeypatch.setattr(compose, "_draft", draft_then_delete)
@@ -263,9 +253,7 @@ def test_a_voice_broadcast_whose_family_vanishes_before_it_is_written_is_refused
 
     def plan_then_delete(**kwargs):
         plan = planned(**kwargs)
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM families_phonenumber WHERE family_id = %s", [family.pk])
-            cursor.execute("DELETE FROM families_family WHERE id = %s", [family.pk])
+        deleted_behind_the_plan(family)
         return plan
 
     monkeypatch.setattr(recording, "recipients_plan", plan_then_delete)

@@ -7,25 +7,10 @@ from django.db import IntegrityError, connection, transaction
 
 from broadcasts.models import Broadcast, Recipient
 from smsvoice.models import Organization, StaffMember
+from tests.broadcasts.recipient_helpers import broadcast_of, recipient_of
 from tests.factories import FamilyFactory, StaffMemberFactory, StudentFactory
 
 KEY = "names a broadcast that is not its organization"  # the database's refusal
-
-
-def broadcast_of(org) -> Broadcast:
-    return Broadcast.objects.create(
-        organization=org, selection_kind="families", sender_label="Jo", from_e164="+14155550100"
-    )
-
-
-def recipient_of(broadcast, **fields) -> Recipient:
-    fields = {
-        "organization": broadcast.organization,
-        "e164": "+12015550123",
-        "owner_label": "West — Mother cell",
-        **fields,
-    }
-    return Recipient.objects.create(broadcast=broadcast, **fields)
 
 
 @pytest.fixture
