@@ -38,12 +38,107 @@ warnings.filterwarnings("ignore", message="No directory at")
 
 FAMILIES = int(os.environ.get("BENCH_COMPOSE_FAMILIES", "50000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
-ORG_NAME = "Bench Gymnastics (compose)"
+ORG_NAME = "Bench Gymnastics (compose, varied names)"
 BATCH = 5000
-MOTHERS = ("Maria", "Ana", "Grace", "Priya", "Yuki", "Laura", "Fatima", "Claire")
-FATHERS = ("David", "Omar", "Luis", "Ben", "Hiro", "Raj", "Paul", "Sam")
-CHILDREN = ("Kai", "Sofia", "Leo", "Mia", "Noah", "Ava", "Liam", "Zoe", "Ezra", "Luna")
-SURNAMES = ("West", "Garcia", "Chen", "Patel", "Nguyen", "Okafor", "Smith", "Kim", "Reyes")
+# Names as a real school's directory has them: a few hundred given names and thousands of
+# surnames, so nearly every family's greeting and children differ (50,000 families share only
+# a few dozen merged texts when names repeat in a short cycle, and merging then costs nothing),
+# with the accents (some outside GSM-7, which makes that family's text UCS-2), apostrophes and
+# hyphens real names bring. Drawn from a seeded generator: every build makes the same ones.
+GIVEN_STARTS = (
+    "Ma",
+    "Jo",
+    "Li",
+    "Ka",
+    "So",
+    "Da",
+    "Ro",
+    "Ni",
+    "Sa",
+    "El",
+    "Ar",
+    "Be",
+    "Ca",
+    "Lu",
+    "Mi",
+    "Ta",
+    "Ja",
+    "Ha",
+    "Ev",
+    "Is",
+    "No",
+    "Le",
+    "Ad",
+    "Ol",
+    "Ze",
+)
+GIVEN_ENDS = (
+    "ria",
+    "nah",
+    "ley",
+    "son",
+    "la",
+    "vid",
+    "sa",
+    "na",
+    "ra",
+    "en",
+    "ia",
+    "lo",
+    "ma",
+    "ton",
+    "die",
+    "rin",
+    "ah",
+    "el",
+    "lie",
+)
+SURNAME_PARTS = (
+    (
+        "Wes",
+        "Gar",
+        "Chen",
+        "Pat",
+        "Ngu",
+        "Oka",
+        "Smi",
+        "Kim",
+        "Rey",
+        "Mac",
+        "Van",
+        "Del",
+        "Ber",
+        "Hol",
+        "Fitz",
+        "Mor",
+        "San",
+        "Lar",
+        "Ost",
+        "Wal",
+    ),
+    (
+        "t",
+        "ci",
+        "el",
+        "y",
+        "o",
+        "for",
+        "th",
+        "ber",
+        "ld",
+        "ra",
+        "ov",
+        "ing",
+        "man",
+        "ez",
+        "ers",
+        "ton",
+    ),
+    ("", "a", "son", "ski", "berg", "ley", "wood", "er", "ova", "ez", "et", "dale"),
+)
+# One name in fifty carries one of these: é and ñ are GSM-7; ë, ł, ó and ç are not.
+ACCENTED = {"e": ("é", "ë"), "n": ("ñ",), "l": ("ł",), "o": ("ó",), "c": ("ç",)}
+BATCH = 5000
 TEXTS = {
     "plain text": "The gym is closed today because of snow. See you tomorrow!",
     "merge fields": "Hi {first_name}, {student_first_name}'s class at {organization} is "
@@ -89,7 +184,7 @@ def organization_ensure():
     if not StaffMember.objects.for_org(org).exists():
         StaffMember.objects.create(organization=org, first_name="Bench", last_name="Coach")
     if not SendingNumber.objects.for_org(org).filter(status="active").exists():
-        SendingNumber.objects.create(organization=org, e164="+12155550199", provider_sid="PNb")
+        SendingNumber.objects.create(organization=org, e164="+12155550198", provider_sid="PNb")
     have = Family.objects.for_org(org).count()
     if have < FAMILIES:
         print(f"building {FAMILIES - have:,} families (once; later runs reuse them)…", flush=True)
@@ -99,7 +194,37 @@ def organization_ensure():
     return org
 
 
+def names_drawn(seed: int) -> tuple[list[str], list[str]]:
+    """(given names, surnames): 475 given names and 3,840 surnames, a few accented, a few
+    with an apostrophe or a hyphen."""
+    import random
+
+    draw = random.Random(seed)
+
+    def accented(name: str) -> str:
+        at = [i for i, ch in enumerate(name) if ch in ACCENTED]
+        if not at or draw.random() >= 0.02:
+            return name
+        i = draw.choice(at)
+        return name[:i] + draw.choice(ACCENTED[name[i]]) + name[i + 1 :]
+
+    given = [accented(a + b) for a in GIVEN_STARTS for b in GIVEN_ENDS]
+    surnames = [
+        accented(a + b + c)
+        for a in SURNAME_PARTS[0]
+        for b in SURNAME_PARTS[1]
+        for c in SURNAME_PARTS[2]
+    ]
+    for i in range(0, len(surnames), 97):
+        surnames[i] = "O'" + surnames[i]
+    for i in range(50, len(surnames), 89):
+        surnames[i] = surnames[i] + "-" + surnames[(i * 7) % len(surnames)]
+    return given, surnames
+
+
 def families_build(org, *, start: int, count: int) -> None:
+    import random
+
     from django.db import connection, transaction
 
     from families.models import Family, Guardian, PhoneField, PhoneNumber, Student
@@ -110,17 +235,21 @@ def families_build(org, *, start: int, count: int) -> None:
     father_cell, _ = PhoneField.objects.get_or_create(
         organization=org, label="Father cell", defaults={"order": 2}
     )
+    given, surnames = names_drawn(seed=2026)
+    draw = random.Random(start)
     for first in range(start, start + count, BATCH):
         indexes = range(first, min(first + BATCH, start + count))
         with transaction.atomic():
             families = Family.objects.bulk_create(
-                [Family(organization=org, name=SURNAMES[i % len(SURNAMES)]) for i in indexes]
+                [Family(organization=org, name=draw.choice(surnames)) for i in indexes]
             )
             guardians = Guardian.objects.bulk_create(
                 [
-                    Guardian(organization=org, family=f, first_name=names[i % 8], last_name=f.name)
-                    for i, f in zip(indexes, families, strict=True)
-                    for names in (MOTHERS, FATHERS)
+                    Guardian(
+                        organization=org, family=f, first_name=draw.choice(given), last_name=f.name
+                    )
+                    for f in families
+                    for _parent in range(2)
                 ]
             )
             Student.objects.bulk_create(
@@ -128,11 +257,11 @@ def families_build(org, *, start: int, count: int) -> None:
                     Student(
                         organization=org,
                         family=f,
-                        first_name=CHILDREN[(i + k) % len(CHILDREN)],
+                        first_name=draw.choice(given),
                         last_name=f.name,
                     )
                     for i, f in zip(indexes, families, strict=True)
-                    for k in range(1 + i % 2)
+                    for _child in range(1 + i % 2)
                 ]
             )
             numbers = []
@@ -201,7 +330,7 @@ def main() -> None:
     org = organization_ensure()
     sender = StaffMember.objects.for_org(org).first()
     everyone = Selection(kind="families", filter_query="")
-    rows = []
+    rows, distinct = [], {}
     for label, text in TEXTS.items():
         times, preview = timed(
             lambda text=text: broadcast_preview(organization=org, selection=everyone, text=text)
@@ -209,33 +338,45 @@ def main() -> None:
         rows.append((f"preview, {label}", times, preview))
         credits_ensure(org, preview.credits_needed * (RUNS + 2))
 
+        texts: set[int] = set()
         times, _ = timed(
             lambda text=text: broadcast_create(
                 organization=org, sender=sender, selection=everyone, text=text
             ),
-            after=lambda broadcast: _undo(broadcast, credits_adjust, org),
+            after=lambda broadcast, texts=texts: texts.add(_undo(broadcast, credits_adjust, org)),
         )
         rows.append((f"create, {label}", times, preview))
+        distinct[label] = texts.pop()
     print(header(org, connection))
-    print(f"    {'':34} {'median s':>9} {'fastest':>8} {'slowest':>8}  messages  left out")
+    print(
+        f"    {'':34} {'median s':>9} {'fastest':>8} {'slowest':>8}  messages  left out"
+        "  distinct texts"
+    )
     for label, times, preview in rows:
         print(
             f"    {label:34} {statistics.median(times):9.2f} {min(times):8.2f} {max(times):8.2f}"
             f"  {preview.messages:8,}  {preview.excluded_total:7,}"
+            f"  {distinct[label.split(', ', 1)[1]]:14,}"
         )
 
 
-def _undo(broadcast, credits_adjust, org) -> None:
+def _undo(broadcast, credits_adjust, org) -> int:
     """Untimed: delete the broadcast (and so its recipients) and give its credits back, and
     vacuum the recipients' table, so the next run starts from the same tables (without it each
-    run's 75,000 dead rows and their index entries pile up under the next run's writes)."""
+    run's 75,000 dead rows and their index entries pile up under the next run's writes).
+    Returns how many distinct texts its recipients were sent (merged: one per greeting)."""
     from django.db import connection
 
+    from broadcasts.models import Recipient
+
+    messaged = Recipient.objects.filter(broadcast=broadcast).exclude(status="excluded")
+    distinct = messaged.values("text").distinct().count()
     credits_adjust(organization=org, credits=broadcast.credits_debited, memo="bench undo")
     broadcast.delete()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM broadcasts_recipient")
+    return distinct
 
 
 def header(org, connection) -> str:

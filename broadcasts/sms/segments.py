@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from broadcasts.typed_text import refused_characters
+
 GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -177,3 +179,117 @@ def merge(text: str, values: dict[str, str]) -> str:
 
 def ceil_div(a: int, b: int) -> int:
     return math.ceil(a / b)
+
+
+# --- one text merged for many recipients ---
+
+
+@dataclass(frozen=True, slots=True)
+class _Measure:
+    """What a piece of a merged text adds to its count, whatever surrounds it."""
+
+    gsm7: bool  # every character in GSM-7
+    septets: int  # its length in GSM-7 (extension characters take two); 0 when not gsm7
+    code_units: int  # its length in UTF-16 code units (UCS-2's count: an emoji is two)
+    doubles: bool  # holds a two-unit character in the encoding that may apply
+    refused: bool  # holds a character no message may carry (broadcasts.typed_text)
+
+
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
+_EXTENSION = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _measure(piece: str) -> _Measure:
+    gsm7 = _NOT_GSM7.search(piece) is None
+    extension = len(_EXTENSION.findall(piece)) if gsm7 else 0
+    astral = 0 if gsm7 or piece.isascii() else len(_ASTRAL.findall(piece))
+    return _Measure(
+        gsm7=gsm7,
+        septets=len(piece) + extension if gsm7 else 0,
+        code_units=len(piece) + astral,
+        doubles=bool(extension or astral),
+        refused=bool(refused_characters(piece)),
+    )
+
+
+class Merging:
+    """One text merged with many recipients' names: each one's text, and its parts and units
+    exactly as ``count_parts`` of that text says, at the cost of the names alone.
+
+    50,000 families have some 48,000 different greetings, so counting each merged text whole
+    (``count_parts``, about 12 µs) and merging it with the regular expression (about 4 µs)
+    took most of a preview's time. Here the typed text is split once into its fixed pieces
+    and its fields; each distinct name is measured once (names repeat across families); a
+    recipient's count is then a sum. Only a text over one part that holds a two-unit
+    character (an extension character, an emoji), whose parts depend on where those fall, is
+    counted whole, and once per distinct text.
+
+    ``fields`` name what each position of a recipient's names stands for; ``constants`` fill
+    the fields that are the same for everyone ({organization}). Unknown braced names are left
+    as typed, as ``merge`` leaves them.
+    """
+
+    def __init__(self, text: str, fields: tuple[str, ...], constants: dict[str, str]) -> None:
+        pieces, slots, current, at = [], [], [], 0
+        for found in _MERGE_RE.finditer(text):
+            name = found.group(1)
+            current.append(text[at : found.start()])
+            at = found.end()
+            if name in fields:  # a piece ends: the fixed text between two fields
+                pieces.append("".join(current))
+                slots.append(fields.index(name))
+                current = []
+            else:  # a constant, or an unknown name left as typed
+                current.append(constants.get(name, found.group(0)))
+        current.append(text[at:])
+        pieces.append("".join(current))
+        self._pieces, self._slots = tuple(pieces), tuple(slots)
+        self._fixed = _measure("".join(pieces))
+        self._length = sum(map(len, pieces))
+        self._format = "".join(
+            piece.replace("{", "{{").replace("}", "}}")
+            + ("{" + str(slot) + "}" if slot >= 0 else "")
+            for piece, slot in zip(pieces, (*slots, -1), strict=True)
+        )
+        self._measures: dict[str, _Measure] = {}
+        self._whole: dict[str, Parts] = {}
+
+    def text(self, names: tuple[str, ...]) -> str:
+        """The text this recipient is sent."""
+        if not self._slots:
+            return self._pieces[0]
+        return self._format.format(*names)
+
+    def count(self, names: tuple[str, ...]) -> tuple[int, int, int, bool]:
+        """(parts, units) of ``count_parts(self.text(names))``, that text's length in
+        characters, and whether it holds a character no message may carry. Plain loops: this
+        runs once per distinct greeting."""
+        fixed, measures = self._fixed, self._measures
+        gsm7, septets, code_units = fixed.gsm7, fixed.septets, fixed.code_units
+        doubles, refused, length = fixed.doubles, fixed.refused, self._length
+        for slot in self._slots:
+            name = names[slot]
+            measure = measures.get(name)
+            if measure is None:
+                measure = measures[name] = _measure(name)
+            length += len(name)
+            gsm7 = gsm7 and measure.gsm7
+            septets += measure.septets
+            code_units += measure.code_units
+            doubles = doubles or measure.doubles
+            refused = refused or measure.refused
+        single, multi = _LIMITS[GSM7] if gsm7 else _LIMITS[UCS2]
+        units = septets if gsm7 else code_units
+        if units <= single:
+            return (1 if units else 0), units, length, refused
+        if not doubles:
+            return ceil_div(units, multi), units, length, refused
+        # A two-unit character is never split across parts, so where it falls decides: the
+        # whole text is counted (once per distinct text; an extension character counts two
+        # only in GSM-7, an emoji in either).
+        merged = self.text(names)
+        found = self._whole.get(merged)
+        if found is None:
+            found = self._whole[merged] = count_parts(merged)
+        return found.parts, found.units, length, refused
