@@ -128,9 +128,7 @@ def test_the_preview_counts_what_merging_every_text_whole_counts(directory, text
     )
     assert preview.characters_left == worst.remaining
     recipients = draft.plan.recipients
-    assert [
-        (s.e164, s.owner_label, s.text, s.parts, s.shared_by) for s in preview.samples
-    ] == [
+    assert [(s.e164, s.owner_label, s.text, s.parts, s.shared_by) for s in preview.samples] == [
         (recipients[i].e164, recipients[i].owner_label, t, p, recipients[i].shared_by)
         for i, t, p in expected["samples"]
     ]
