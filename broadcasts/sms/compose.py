@@ -256,7 +256,7 @@ class _Merged:
     its credits) for everyone; the costliest text's Parts; the first recipient whose text holds
     a refused character, and the first of the longest. Counted from the names alone
     (segments.Merging): a school's 50,000 families have some 48,000 different greetings, and
-    merging and counting each text whole took 1.5 s of a preview. The texts themselves are
+    merging and counting each text whole took about 1 s of a preview. The texts themselves are
     made only when asked for: the create writes them all, the preview shows a few. Recipients
     with the same names (the plan fills only those the text uses) are counted once."""
 
@@ -303,10 +303,6 @@ class _Merged:
             return [self._text] * len(self._recipients)
         text = self._merging.text
         return [text(planned.merge_names) for planned in self._recipients]
-
-
-# The names a recipient's own merge fields are filled from, in PlannedRecipient.merge_names.
-NAME_FIELDS = ("first_name", "family_name", "student_first_name")
 
 
 def _samples(plan: RecipientPlan, merged: _Merged) -> list[Sample]:

@@ -4,6 +4,9 @@ GSM-7 (the default alphabet): 160 characters in one part, else 153 per part; cha
 the extension table (€ [ ] { } ^ ~ | \\ and form feed) take two, and are never split across
 parts. Any character outside GSM-7 makes the whole message UCS-2: 70 in one part, else 67 per
 part, counted in UTF-16 code units (an emoji is two) without splitting a surrogate pair.
+
+Also the merge fields ({first_name} and friends): what a text asks for, what is wrong with it,
+and ``Merging``, which merges and counts one text for many recipients from their names alone.
 """
 
 from __future__ import annotations
