@@ -241,7 +241,7 @@ def families_build(org, *, start: int, count: int) -> None:
         indexes = range(first, min(first + BATCH, start + count))
         with transaction.atomic():
             families = Family.objects.bulk_create(
-                [Family(organization=org, name=draw.choice(surnames)) for i in indexes]
+                [Family(organization=org, name=draw.choice(surnames)) for _ in indexes]
             )
             guardians = Guardian.objects.bulk_create(
                 [
