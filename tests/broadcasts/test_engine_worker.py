@@ -36,7 +36,8 @@ from tests.broadcasts.readiness_helpers import texting_approved
 from tests.broadcasts.sms_helpers import balance, families_selection, give_credits
 from tests.conftest import CeleryWorker
 from tests.factories import OrganizationFactory, SendingNumberFactory, StaffMemberFactory
-from tests.twilio_standin import TwilioStandin, max_in_window, twilio_bases
+from tests.twilio_standin import max_in_window, twilio_bases
+from tests.twilio_standin.process import StandinClient, standin_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SID, TOKEN = "AC" + "6" * 32, "engine-worker-token"
@@ -49,10 +50,14 @@ SENT = {Recipient.Status.SENT, Recipient.Status.DELIVERED}
 
 @pytest.fixture
 def standin():
-    """The stand-in without status callbacks unless a test turns them on: thousands of signed
-    callbacks to the live server would take the cores the worker needs."""
-    with TwilioStandin(account_sid=SID, auth_token=TOKEN, latency=0.02, callbacks=False) as s:
-        yield s
+    """The stand-in in a process of its own, as Twilio is: the times it stamps on what it
+    accepts are what these tests check the rate by, and in this process a pause of the test's
+    own (a collection of its garbage, the polling, the live server) would stop its clock and
+    count messages that came a rate apart as if they came together. Without status callbacks
+    unless a test turns them on: thousands of signed callbacks to the live server would take
+    the cores the worker needs."""
+    with standin_process(account_sid=SID, auth_token=TOKEN, latency=0.02, callbacks=False) as url:
+        yield StandinClient(url)
 
 
 @pytest.fixture
@@ -193,9 +198,9 @@ def all_sent(broadcast: Broadcast) -> bool:
     return bool(counts) and set(counts) <= SENT
 
 
-def accepted_to(standin: TwilioStandin, numbers) -> list:
+def accepted_to(standin: StandinClient, numbers) -> list:
     wanted = set(numbers)
-    return [m for m in standin.accepted if m.to in wanted]
+    return [m for m in standin.accepted() if m.to in wanted]
 
 
 def assert_each_number_texted_once(standin, broadcast: Broadcast, numbers: list[str]) -> None:
@@ -251,7 +256,7 @@ def test_a_small_broadcast_of_another_organization_is_sent_while_a_large_one_sen
         "B Gym", e164=B_NUMBER, mps=100, recipients=10, first=100_000
     )
     big = send_to_all(org_a, "Big news from A")
-    wait_until(lambda: len(standin.accepted) >= 100, timeout=60, what="A under way")
+    wait_until(lambda: standin.stats()["accepted"] >= 100, timeout=60, what="A under way")
 
     started = time.monotonic()
     small = send_to_all(org_b, "Small news from B")
@@ -312,8 +317,8 @@ def test_a_slow_sender_texts_each_number_once_though_its_broadcast_outlasts_the_
         what="all 45 sent",
         show=lambda: statuses(broadcast),
     )
-    assert len(standin.accepted) == 45 and standin.duplicates() == 0
-    accepted = sorted(standin.accepted, key=lambda m: m.at)
+    assert len(standin.accepted()) == 45 and standin.duplicates() == 0
+    accepted = sorted(standin.accepted(), key=lambda m: m.at)
     first, second = min(pairwise(accepted), key=lambda pair: pair[1].at - pair[0].at)
     gap = second.at - first.at
     assert standin.max_in_window(seconds=1.0, from_=A_NUMBER) <= 1, (
@@ -339,7 +344,7 @@ def test_a_429_storm_slows_the_sender_down_and_fails_no_one(worker, beat, standi
     callbacks to the live server) exactly once, none failed, and no refusal used up an
     attempt: a 429 is Twilio saying "slow down", not a failure of the message. (The old
     engine failed 64 of 2,000 after 4 attempts.) Beat runs the sweep every 2 s."""
-    standin.callbacks_enabled = True
+    standin.configure(callbacks=True)
     standin.fail_randomly({429: 0.3, 503: 0.1}, seed=9)
     worker.env.update(ENGINE_LEASE_SECONDS="20", ENGINE_SWEEP_SECONDS="2", SMS_MAX_ATTEMPTS="4")
     worker.start(concurrency=2)
@@ -358,9 +363,9 @@ def test_a_429_storm_slows_the_sender_down_and_fails_no_one(worker, beat, standi
     )
     standin.fail_randomly({})
     creates = [
-        r for r in standin.requests if r.method == "POST" and r.path.endswith("/Messages.json")
+        r for r in standin.requests() if r.method == "POST" and r.path.endswith("/Messages.json")
     ]
-    assert len(creates) - len(standin.accepted) > 60, "the storm should have refused many"
+    assert len(creates) - len(standin.accepted()) > 60, "the storm should have refused many"
     rows = Recipient.objects.filter(broadcast=broadcast)
     assert not rows.filter(status=Recipient.Status.FAILED).exists()
     assert list(rows.filter(attempts__gt=0).values_list("e164", "attempts", "error_code")) == []
@@ -381,7 +386,7 @@ def test_a_worker_killed_mid_broadcast_loses_nothing_and_sends_nothing_twice(wor
     before the crash are gone too and only the sweep knows what is left). Within 90 s all
     are sent: the dead worker's leases expire and the sweep reconciles them in bulk against
     Twilio's list (a message Twilio has is recorded, not sent again), the rest is sent."""
-    standin.latency = 0.05  # more requests in flight when the worker dies
+    standin.configure(latency=0.05)  # more requests in flight when the worker dies
     worker.env.update(ENGINE_LEASE_SECONDS="20", ENGINE_SWEEP_SECONDS="2")
     worker.start(concurrency=2)
     beat.start()
@@ -389,12 +394,14 @@ def test_a_worker_killed_mid_broadcast_loses_nothing_and_sends_nothing_twice(wor
         "Crash Gym", e164=A_NUMBER, mps=500, recipients=2500, first=0
     )
     broadcast = send_to_all(org, "Crash test")
-    wait_until(lambda: len(standin.accepted) >= 600, timeout=60, what="the broadcast under way")
+    wait_until(
+        lambda: standin.stats()["accepted"] >= 600, timeout=60, what="the broadcast under way"
+    )
     worker.kill()
     beat.kill()
     time.sleep(1)  # requests in flight at the kill may still be accepted by the stand-in
     at_kill = statuses(broadcast)
-    accepted_at_kill = len(standin.accepted)
+    accepted_at_kill = len(standin.accepted())
     assert at_kill["pending"] + at_kill["sending"] > 0, f"not mid-broadcast: {at_kill}"
 
     restarted = time.monotonic()
@@ -455,7 +462,9 @@ def test_redis_losing_everything_mid_broadcast_loses_no_message(worker, beat, st
         "Flush Gym", e164=A_NUMBER, mps=100, recipients=1000, first=0
     )
     broadcast = send_to_all(org, "Redis restart")
-    wait_until(lambda: len(standin.accepted) >= 250, timeout=60, what="the broadcast under way")
+    wait_until(
+        lambda: standin.stats()["accepted"] >= 250, timeout=60, what="the broadcast under way"
+    )
     assert redis_restarted(settings.CELERY_BROKER_URL) >= 2, "the worker and beat were cut off"
     assert statuses(broadcast)["pending"] > 0, "Redis restarted after the broadcast ended"
 
@@ -529,7 +538,7 @@ def test_a_slow_voice_broadcast_retries_busy_numbers_later_while_texts_go_out(
     another organization's 10 texts go out at once, while the calls are still being dialed.
     No beat: the retries come from the engine's own wake-ups. The status callbacks reach the
     live server in this process, which schedules the retries: its settings are set too."""
-    standin.callbacks_enabled = True
+    standin.configure(callbacks=True)
     settings.VOICE_RETRY_DELAY_SECONDS, settings.VOICE_MAX_RETRIES = 2, 2
     worker.env.update(VOICE_RETRY_DELAY_SECONDS="2", VOICE_MAX_RETRIES="2")
     worker.start(concurrency=2)
@@ -555,7 +564,7 @@ def test_a_slow_voice_broadcast_retries_busy_numbers_later_while_texts_go_out(
         broadcast=calls, source="recording", recording_url="https://x/RE1", seconds=42
     )
     voice.voice_broadcast_send(broadcast_id=calls.pk)
-    wait_until(lambda: len(standin.calls) >= 2, timeout=60, what="the calls under way")
+    wait_until(lambda: standin.stats()["calls"] >= 2, timeout=60, what="the calls under way")
 
     texter, texted = organization_sending(
         "Text Gym", e164=B_NUMBER, mps=100, recipients=10, first=100_000
@@ -569,7 +578,7 @@ def test_a_slow_voice_broadcast_retries_busy_numbers_later_while_texts_go_out(
         show=lambda: statuses(texts),
     )
     texts_done = max(m.at for m in accepted_to(standin, texted))
-    dialed_by_then = len(standin.calls)
+    dialed_by_then = standin.stats()["calls"]
     voice_status_then = Broadcast.objects.get(pk=calls.pk).status
 
     def settled() -> Counter:
@@ -591,7 +600,7 @@ def test_a_slow_voice_broadcast_retries_busy_numbers_later_while_texts_go_out(
     assert voice_status_then == Broadcast.Status.SENDING and dialed_by_then < 10
     assert_each_number_texted_once(standin, texts, texted)
 
-    placed = sorted(standin.calls.values(), key=lambda c: c.created_at)
+    placed = sorted(standin.calls(), key=lambda c: c.created_at)
     assert Counter(c.to for c in placed) == {n: 3 if n in busy else 1 for n in called}
     assert max_in_window([c.created_at for c in placed], 1.0) <= 1, "over 1 call a second"
     for e164 in busy:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -686,3 +687,34 @@ def test_the_standin_process_is_steered_and_read_over_http():
         assert (stats["requests"], stats["accepted"], stats["duplicates"]) == (5, 3, 1)
         client.reset()
         assert client.accepted() == [] and client.stats()["requests"] == 0
+
+
+def test_the_standin_process_takes_latency_call_outcomes_and_shows_requests_and_calls():
+    with standin_process(latency=0.0, callbacks=False, account_sid=SID, auth_token=TOKEN) as url:
+        client = StandinClient(url)
+        client.configure(latency=0.3)
+        client.call_as(PARENT, final_status="busy")
+        started = time.monotonic()
+        placed = requests.post(
+            f"{url}/2010-04-01/Accounts/{SID}/Calls.json",
+            data={"To": PARENT, "From": SENDER, "Url": "https://example.test/twiml"},
+            auth=(SID, TOKEN),
+            timeout=10,
+        )
+        took = time.monotonic() - started
+        client.configure(latency=0.0)
+
+        assert placed.status_code == 201 and took >= 0.3
+        [call] = client.calls()
+        assert (call.sid, call.to, call.from_) == (placed.json()["sid"], PARENT, SENDER)
+        assert abs(call.created_at - time.time()) < 60
+        [request] = client.requests()
+        assert (request.method, request.path) == ("POST", f"/2010-04-01/Accounts/{SID}/Calls.json")
+        assert request.form["To"] == PARENT and request.monotonic >= started
+        deadline = time.monotonic() + 10
+        while client.calls()[0].status != "busy" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.calls()[0].status == "busy"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            client.call_as(PARENT, final_status="answered-ish")
+        assert refused.value.code == 400

@@ -1,12 +1,16 @@
-"""The stand-in in a child process, for benchmarks: it then has a core (and a GIL) of its own.
+"""The stand-in in a child process, for benchmarks and the tests that time what it accepts: it
+then has a core (and a GIL and a garbage collector) of its own.
 
 with standin_process(latency=0.1, callbacks=False) as base_url:
     ...drive base_url...; standin_stats(base_url) -> {"requests": ..., "max_in_flight": ...}
     standin = StandinClient(base_url)
     standin.fail_randomly({429: 0.3, 503: 0.1}); standin.messaging_service("MG…", [...])
     standin.accepted(), standin.max_in_window(seconds=1.0, from_="+1…"), standin.duplicates()
+    standin.configure(latency=0.05, callbacks=True); standin.call_as("+1…", final_status="busy")
+    standin.requests(), standin.calls()
 
-StandinClient offers over HTTP what TwilioStandin offers in-process, with the same names. Its
+StandinClient offers over HTTP what TwilioStandin offers in-process, with the same names (what
+is a property there, `accepted`, `requests`, `calls`, is a method here: each is a request). Its
 accept times are time.monotonic() of the stand-in's process, which on Linux is the same clock
 as the caller's.
 """
@@ -22,6 +26,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -122,6 +127,34 @@ class StandinClient:
 
     def reset(self) -> None:
         self._post("reset", {})
+
+    def configure(self, *, latency: float | None = None, callbacks: bool | None = None) -> None:
+        """Change the latency of every request and turn status callbacks on or off."""
+        changes = {"latency": latency, "callbacks": callbacks}
+        self._post("configure", {k: v for k, v in changes.items() if v is not None})
+
+    def call_as(
+        self,
+        e164: str,
+        *,
+        final_status: str = "completed",
+        answered_by: str | None = None,
+        duration: int = 30,
+    ) -> None:
+        """Calls to `e164` end with this CallStatus (busy, no-answer…), AnsweredBy and length."""
+        body = {"e164": e164, "final_status": final_status, "answered_by": answered_by}
+        self._post("call_as", {**body, "duration": duration})
+
+    def requests(self) -> list[SimpleNamespace]:
+        """Every request received: .method, .path, .monotonic, .form (oldest first)."""
+        return [SimpleNamespace(**r) for r in self._get("requests")["requests"]]
+
+    def calls(self) -> list[SimpleNamespace]:
+        """Every call placed: .sid, .to, .from_, .created_at (time.time()), .status."""
+        return [
+            SimpleNamespace(**{("from_" if k == "from" else k): v for k, v in c.items()})
+            for c in self._get("calls")["calls"]
+        ]
 
     def _get(self, name: str, **params: Any) -> dict[str, Any]:
         query = f"?{urlencode(params)}" if params else ""

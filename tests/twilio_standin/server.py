@@ -605,6 +605,10 @@ class TwilioStandin(BackgroundServer):
         app.router.add_post("/_standin/fail_randomly", self._control_fail_randomly)
         app.router.add_post("/_standin/messaging_services", self._control_messaging_service)
         app.router.add_post("/_standin/reset", self._control_reset)
+        app.router.add_post("/_standin/configure", self._control_configure)
+        app.router.add_post("/_standin/call_as", self._control_call_as)
+        app.router.add_get("/_standin/requests", self._control_requests)
+        app.router.add_get("/_standin/calls", self._control_calls)
         self.registration.add_routes(app)
         self.messaging.add_routes(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
@@ -750,6 +754,44 @@ class TwilioStandin(BackgroundServer):
     async def _control_reset(self, request: web.Request) -> web.Response:
         self.reset()
         return web.json_response({"ok": True})
+
+    async def _control_configure(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        if "latency" in data:
+            self.latency = float(data["latency"])
+        if "callbacks" in data:
+            self.callbacks_enabled = bool(data["callbacks"])
+        return web.json_response({"latency": self.latency, "callbacks": self.callbacks_enabled})
+
+    async def _control_call_as(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        try:
+            self.call_as(
+                data["e164"],
+                final_status=data.get("final_status", "completed"),
+                answered_by=data.get("answered_by"),
+                duration=int(data.get("duration", 30)),
+            )
+        except ValueError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response({"ok": True})
+
+    async def _control_requests(self, request: web.Request) -> web.Response:
+        """The request log (method, path, monotonic time, form; no headers), oldest first."""
+        log = [
+            {"method": r.method, "path": r.path, "monotonic": r.monotonic, "form": r.form}
+            for r in self.requests
+        ]
+        return web.json_response({"requests": log})
+
+    async def _control_calls(self, request: web.Request) -> web.Response:
+        """Every call placed: sid, to, from, created_at (time.time()) and its status now."""
+        calls = [
+            {"sid": c.sid, "to": c.to, "from": c.from_, "created_at": c.created_at}
+            | {"status": c.status}
+            for c in self.calls.values()
+        ]
+        return web.json_response({"calls": calls})
 
     def _number_error(self, number: str) -> web.Response | None:
         with self._lock:
