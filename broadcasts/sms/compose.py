@@ -28,6 +28,7 @@ from broadcasts.selectors import (
     RecipientPlan,
     excluded_rows,
     gc_paused,
+    recipients_counted,
     recipients_plan,
     sending_number_active,
 )
@@ -147,8 +148,8 @@ class Preview:
 @dataclass
 class _Draft:
     text: str  # as sent, before merging: header, typed text, footer
-    plan: RecipientPlan
-    merged: _Merged
+    plan: RecipientPlan | None  # None: a preview from the plan's counts alone
+    merged: _Merged | None
     preview: Preview
 
     @property
@@ -157,8 +158,19 @@ class _Draft:
 
 
 def _draft(
-    *, organization: Organization, selection: Selection, text: str, omit: bool = False
+    *,
+    organization: Organization,
+    selection: Selection,
+    text: str,
+    omit: bool = False,
+    counted: bool = False,
 ) -> _Draft:
+    """The text as sent, the plan, every recipient's merged text and the preview of them.
+
+    ``counted`` (the preview alone): a text without merge fields costs every recipient the
+    same, so the preview needs only the plan's counts and the recipients it shows, which
+    PostgreSQL counts for families (``recipients_counted``) without the plan; the draft then
+    has no plan (``plan`` and ``merged`` None)."""
     typed = text.strip()
     preview = Preview(credits_available=credits_balance(organization=organization))
     text = _wrapped(organization, typed, omit, preview)
@@ -167,25 +179,45 @@ def _draft(
         preview.problems.append(preview.refusal)
     preview.problems.extend(_text_problems(organization, text))
     used = segments.merge_fields_used(text)
-    plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
-    merged = _Merged(text, used, plan, organization)
-    worst = merged.worst
-    preview.messages = len(plan.recipients)
-    preview.excluded = plan.excluded_by_reason
+    counts = None
+    if counted and not used:
+        counts = recipients_counted(organization=organization, selection=selection)
+    if counts is not None:
+        plan = merged = None
+        worst = segments.count_parts(text)
+        preview.messages, preview.excluded = counts.messages, counts.excluded_by_reason
+        preview.credits_needed = counts.messages * worst.parts
+        preview.samples = [
+            Sample(
+                e164=shown.e164,
+                owner_label=shown.owner_label,
+                text=text,
+                parts=worst.parts,
+                shared_by=shown.shared_by,
+            )
+            for shown in counts.shown
+        ]
+    else:
+        plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
+        merged = _Merged(text, used, plan, organization)
+        worst = merged.worst
+        preview.messages, preview.excluded = len(plan.recipients), plan.excluded_by_reason
+        preview.credits_needed = sum(merged.parts)
+        preview.samples = _samples(plan, merged)
+        if merged.refused_at is not None:
+            # A name merged in can bring a character no typed text may hold (a pasted ESC in
+            # a family's name): the first such recipient is named, so that name gets fixed.
+            who = plan.recipients[merged.refused_at].owner_label
+            preview.problems.append(
+                refused_characters_message(
+                    merged.text(merged.refused_at), what=f"The message to {who}"
+                )
+            )
     preview.encoding, preview.parts = worst.encoding, worst.parts
     preview.per_part, preview.characters_left = worst.per_part, worst.remaining
     preview.ucs2_characters = segments.ucs2_characters(text) or worst.ucs2_characters
     if not typed and not preview.header_footer_omitted and (preview.header or preview.footer):
         _room_before_typing(organization, preview)
-    preview.credits_needed = sum(merged.parts)
-    preview.samples = _samples(plan, merged)
-    if merged.refused_at is not None:
-        # A name merged in can bring a character no typed text may hold (a pasted ESC in a
-        # family's name): the first such recipient is named, so that name gets fixed.
-        who = plan.recipients[merged.refused_at].owner_label
-        preview.problems.append(
-            refused_characters_message(merged.text(merged.refused_at), what=f"The message to {who}")
-        )
     if not typed:
         preview.problems.append("Type a message first.")
     elif worst.too_long:
@@ -194,7 +226,7 @@ def _draft(
             f"This message needs {worst.parts} parts; the most is {segments.MAX_PARTS} "
             f"(about {limit:,} characters in {worst.encoding}). Shorten it."
         )
-    if not plan.recipients:
+    if not preview.messages:
         preview.problems.append(nobody_message(preview.excluded))
     return _Draft(text=text, plan=plan, merged=merged, preview=preview)
 
@@ -344,7 +376,11 @@ def broadcast_preview(
     # otherwise walk every object of a large plan once or twice for nothing.
     with gc_paused():
         return _draft(
-            organization=organization, selection=selection, text=text, omit=omit_header_footer
+            organization=organization,
+            selection=selection,
+            text=text,
+            omit=omit_header_footer,
+            counted=True,
         ).preview
 
 
