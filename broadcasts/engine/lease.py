@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -29,7 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from broadcasts.engine.refund import finish_unsent
-from broadcasts.models import Recipient
+from broadcasts.models import Broadcast, Recipient
 
 Status = Recipient.Status
 
@@ -58,18 +59,26 @@ class Lease:
         return time.monotonic() - self.renewed_at > settings.ENGINE_LEASE_SECONDS / 3
 
 
-def lease_claim(*, broadcast_ids: list[int], count: int, lease: Lease) -> list[Recipient]:
-    """Claim up to ``count`` due pending recipients of these broadcasts, in this order."""
+def lease_claim(*, broadcasts: Sequence[Broadcast], count: int, lease: Lease) -> list[Recipient]:
+    """Claim up to ``count`` due pending recipients of these broadcasts, in this order.
+
+    Each claimed row's organization is its broadcast's (the same object for all): a join
+    made an Organization for each of a slice's thousand rows, a fifth of the claim's time."""
     expires_at = timezone.now() + lease.start()
     ids: list[int] = []
-    for broadcast_id in broadcast_ids:
+    for broadcast in broadcasts:
         if len(ids) >= count:
             break
-        ids += _claim_from(broadcast_id, count - len(ids), lease.token, expires_at)
+        ids += _claim_from(broadcast.pk, count - len(ids), lease.token, expires_at)
     if not ids:
         return []
-    claimed = Recipient.objects.select_related("organization").filter(id__in=ids)
-    return sorted(claimed, key=lambda r: (broadcast_ids.index(r.broadcast_id), r.id))
+    place = {b.pk: (i, b.organization) for i, b in enumerate(broadcasts)}
+    claimed = sorted(
+        Recipient.objects.filter(id__in=ids), key=lambda r: (place[r.broadcast_id][0], r.id)
+    )
+    for recipient in claimed:
+        recipient.organization = place[recipient.broadcast_id][1]
+    return claimed
 
 
 def _claim_from(broadcast_id: int, count: int, token: int, expires_at) -> list[int]:

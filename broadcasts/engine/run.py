@@ -89,7 +89,7 @@ def _slice(channel, sender: str, broadcasts, rate: float, *, hold: str | None) -
         sender_wake(sender=sender, delay=wait, lane=lane)
         return {"throttled": 1}
     lease = Lease()
-    claimed = lease_claim(broadcast_ids=[b.pk for b in broadcasts], count=budget, lease=lease)
+    claimed = lease_claim(broadcasts=broadcasts, count=budget, lease=lease)
     if not claimed:
         _wake_when_due(sender, broadcasts)
         for broadcast in broadcasts:

@@ -57,6 +57,8 @@ import requests
 # pool process in its first slice of sending.
 import twilio.rest.api.v2010.account.message  # noqa: F401
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException
 from twilio.http import AsyncHttpClient
@@ -375,14 +377,31 @@ _client_lock = threading.Lock()
 _client: tuple[tuple[Any, ...], Client] | None = None
 
 
+_settings_key: tuple[Any, ...] | None = None
+
+
 def _client_settings() -> tuple[Any, ...]:
-    return (
-        settings.TWILIO_ACCOUNT_SID,
-        settings.TWILIO_AUTH_TOKEN,
-        tuple(api_bases().items()),
-        settings.TWILIO_TIMEOUT,
-        settings.TWILIO_MAX_CONNECTIONS,
-    )
+    """The settings a client is built from, read once and again after any TWILIO_* setting
+    changes (``setting_changed``, as tests and override_settings send): a send at thousands a
+    second would otherwise read seven settings each time."""
+    global _settings_key
+    key = _settings_key
+    if key is None:
+        key = _settings_key = (
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            tuple(api_bases().items()),
+            settings.TWILIO_TIMEOUT,
+            settings.TWILIO_MAX_CONNECTIONS,
+        )
+    return key
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **_: Any) -> None:
+    global _settings_key
+    if setting.startswith("TWILIO_"):
+        _settings_key = None
 
 
 def twilio_client() -> Client:
@@ -898,10 +917,8 @@ def _loop_client() -> Client:
 
 
 def _current_async_client() -> Client:
-    try:
-        return _async_client.get()
-    except LookupError:
-        return _loop_client()
+    client = _async_client.get(None)  # no exception raised and caught on every send
+    return client if client is not None else _loop_client()
 
 
 async def sms_send_async(

@@ -127,7 +127,7 @@ def test_claims_take_the_priority_lane_first(org, sender):
     Broadcast.objects.filter(pk=bulk.pk).update(status="sending", lane=Broadcast.Lane.BULK)
     Broadcast.objects.filter(pk=small.pk).update(status="sending", lane=Broadcast.Lane.PRIORITY)
     Recipient.objects.update(next_attempt_at=timezone.now())
-    claimed = lease_claim(broadcast_ids=[small.pk, bulk.pk], count=2, lease=Lease())
+    claimed = lease_claim(broadcasts=[small, bulk], count=2, lease=Lease())
     assert [r.broadcast_id for r in claimed] == [small.pk, bulk.pk], "never more than asked"
     assert Recipient.objects.filter(status=Status.SENDING).count() == 2
 
@@ -138,7 +138,7 @@ def test_a_write_under_a_lease_the_sweep_took_over_changes_nothing(org, sender):
     Broadcast.objects.filter(pk=broadcast.pk).update(status="sending")
     Recipient.objects.update(next_attempt_at=timezone.now())
     late = Lease()
-    (recipient,) = lease_claim(broadcast_ids=[broadcast.pk], count=5, lease=late)
+    (recipient,) = lease_claim(broadcasts=[broadcast], count=5, lease=late)
     Recipient.objects.filter(pk=recipient.pk).update(lease_token=late.token + 1)  # taken over
     accepted = [Outcome(broadcast, recipient, sid="SM" + "0" * 32)]
     mine = sent_with_audit(accepted, lease_token=late.token)
@@ -152,7 +152,7 @@ def test_the_sweep_leaves_a_live_lease_alone(org, sender, twilio_standin):
     broadcast = created(org, sender, [family_with_number(org)])
     Broadcast.objects.filter(pk=broadcast.pk).update(status="sending")
     Recipient.objects.update(next_attempt_at=timezone.now() - timedelta(hours=1))
-    lease_claim(broadcast_ids=[broadcast.pk], count=5, lease=Lease())
+    lease_claim(broadcasts=[broadcast], count=5, lease=Lease())
     Recipient.objects.update(claimed_at=timezone.now() - timedelta(hours=1))  # old, but leased
     counts = broadcasts_sweep()
     assert not any(k.startswith("reconciled_") for k in counts)
@@ -206,7 +206,7 @@ def test_expired_leases_are_reconciled_in_bulk_from_one_list_of_the_numbers_mess
     broadcast = created(org, sender, families)
     Broadcast.objects.filter(pk=broadcast.pk).update(status="sending")
     Recipient.objects.update(next_attempt_at=timezone.now())
-    recipients = lease_claim(broadcast_ids=[broadcast.pk], count=40, lease=Lease())
+    recipients = lease_claim(broadcasts=[broadcast], count=40, lease=Lease())
     # The worker died after Twilio took half of them, before it recorded anything.
     for recipient in recipients[:20]:
         gateway.sms_send(to=recipient.e164, from_=number.e164, body=recipient.text)

@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.http import QueryDict
+from django.test import override_settings
 
 from broadcasts.providers import twilio as gateway
 from broadcasts.providers.twilio import ProviderError
 from tests.broadcasts.conftest import STANDIN_ACCOUNT_SID, STANDIN_AUTH_TOKEN, free_port
+from tests.twilio_standin import TwilioStandin, twilio_bases
 
 SENDER = "+14155550100"
 PARENT = "+12025550111"
@@ -512,6 +514,26 @@ def test_sms_send_async_outside_a_session_uses_a_client_kept_for_its_loop(twilio
     first, second = asyncio.run(twice())
     assert first.sid != second.sid
     assert [r.form["Body"] for r in twilio_standin.requests] == ["hi", "again"]
+
+
+def test_the_loop_client_follows_a_change_of_settings_and_back(twilio_standin, settings):
+    """The settings a client is built from are read once, then again after a TWILIO_* setting
+    changes: a send after the change goes where the settings now say, and back after."""
+    other = TwilioStandin(account_sid=STANDIN_ACCOUNT_SID, auth_token=STANDIN_AUTH_TOKEN)
+
+    async def send(body: str) -> None:
+        await gateway.sms_send_async(to=PARENT, from_=SENDER, body=body)
+
+    async def three() -> None:
+        await send("first")
+        with override_settings(**twilio_bases(other.base_url)):
+            await send("elsewhere")
+        await send("back")
+
+    with other:
+        asyncio.run(three())
+        assert [r.form["Body"] for r in other.requests] == ["elsewhere"]
+    assert [r.form["Body"] for r in twilio_standin.requests] == ["first", "back"]
 
 
 def test_sms_send_async_through_a_messaging_service_sends_no_from(twilio_standin):
