@@ -1,8 +1,9 @@
 """The sweep (every ENGINE_SWEEP_SECONDS, from celery beat): what the queue or a crash lost.
 
 PostgreSQL is the truth; Redis only carries wake-ups and budgets. Each run, under a
-non-blocking lock that outlives it (the run stops at half the lock's time and the next run
-goes on from there):
+non-blocking lock that is short and renewed while the run goes on (so a worker killed
+mid-run holds up the next run for LOCK_SECONDS at most; a run stops after RUN_SECONDS, or as
+soon as its lock is lost, and the next goes on from there):
 
 - a broadcast still ``queued`` a while after it was created (its dispatch task was lost) is
   dispatched again (dispatch is idempotent);
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from itertools import groupby
 
@@ -40,20 +42,28 @@ Status = Recipient.Status
 LOST_AFTER = timedelta(seconds=30)
 # A claim of the engine before leases (no expiry recorded) counts as expired after this.
 OLD_CLAIM_AFTER = timedelta(minutes=5)
-LOCK_SECONDS = 120
+# The sweep's lock is short and renewed while a run goes on (smsvoice.locks keep_alive): a
+# worker killed mid-run (the crash the sweep is there to recover from) frees it within
+# LOCK_SECONDS, not two minutes later. A run stops after RUN_SECONDS; the next goes on.
+LOCK_SECONDS = 15
+RUN_SECONDS = 60
 RECONCILE_BATCH = 1000
 VALIDITY_REASON = "Not sent within {hours} hours of the broadcast's start (validity ended)"
 
 
 def broadcasts_sweep() -> dict[str, int]:
-    with try_lock("broadcasts-sweep", timeout=LOCK_SECONDS) as mine:
-        if not mine:
+    with try_lock("broadcasts-sweep", timeout=LOCK_SECONDS, keep_alive=True) as held:
+        if not held:
             return {"locked": 1}
-        budget_ends = time.monotonic() + LOCK_SECONDS / 2
+        ends = time.monotonic() + RUN_SECONDS
+
+        def go_on() -> bool:  # time left, and the lock still this run's
+            return time.monotonic() < ends and not held.lost
+
         counts: Counter = Counter()
         counts["redispatched"] = _redispatch_lost()
-        counts.update(_reconcile_expired(budget_ends))
-        counts["expired"] = _fail_past_validity(budget_ends)
+        counts.update(_reconcile_expired(go_on))
+        counts["expired"] = _fail_past_validity(go_on)
         counts["woken"] = _wake_senders()
         counts["finished"] = _finish_done()
         return dict(counts)
@@ -78,12 +88,12 @@ def expired_leases():
     )
 
 
-def _reconcile_expired(budget_ends: float) -> Counter:
+def _reconcile_expired(go_on: Callable[[], bool]) -> Counter:
     """Reconcile every expired lease, a batch of one sender at a time, until none is left or
     the run's time is up. A batch the provider could not answer is left for the next run."""
     counts: Counter = Counter()
     skip: set[int] = set()
-    while time.monotonic() < budget_ends:
+    while go_on():
         batch = list(
             expired_leases()
             .exclude(pk__in=skip)
@@ -105,7 +115,7 @@ def _reconcile_expired(budget_ends: float) -> Counter:
     return counts
 
 
-def _fail_past_validity(budget_ends: float) -> int:
+def _fail_past_validity(go_on: Callable[[], bool]) -> int:
     hours = round(settings.ENGINE_VALIDITY_SECONDS / 3600, 1)
     reason = VALIDITY_REASON.format(hours=f"{hours:g}")
     late = Recipient.objects.filter(
@@ -115,7 +125,7 @@ def _fail_past_validity(budget_ends: float) -> int:
     ).select_related("organization")
     failed = 0
     for recipient in late.iterator(chunk_size=500):
-        if time.monotonic() > budget_ends:
+        if not go_on():
             break  # the next run goes on
         failed += finish_unsent(
             recipient,
@@ -145,7 +155,5 @@ def _wake_senders() -> int:
 
 
 def _finish_done() -> int:
-    sending = Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list(
-        "pk", flat=True
-    )
+    sending = Broadcast.objects.filter(status=Broadcast.Status.SENDING).values_list("pk", flat=True)
     return sum(broadcast_finish_if_done(broadcast_id=pk) for pk in sending)

@@ -123,9 +123,9 @@ class VoiceChannel:
 
         if self.sends_inline():
             provider = sms_provider()
-            return lambda broadcast, recipient: provider.call_create(
-                **arguments(broadcast, recipient)
-            ).sid
+            return lambda broadcast, recipient: (
+                provider.call_create(**arguments(broadcast, recipient)).sid
+            )
         from broadcasts.providers import twilio
 
         async def send(broadcast: Broadcast, recipient: Recipient, on_wire=None) -> str:
@@ -448,15 +448,21 @@ def voice_sweep() -> dict[str, int]:
     end was never reported (so they are charged and their recording sent or dropped)."""
     from broadcasts.voice import recording as voice
 
-    with try_lock("voice-sweep", timeout=120) as mine:
-        if not mine:
+    # Short and renewed while it runs (as the engine's sweep): a worker killed mid-run frees
+    # it within 15 s.
+    with try_lock("voice-sweep", timeout=15, keep_alive=True) as held:
+        if not held:
             return {"locked": 1}
         now = timezone.now()
         counts = {"calls": 0, "staff_calls": 0}
         overdue = VoiceCall.objects.filter(finished_at=None, created_at__lt=now - OUTCOME_OVERDUE)
         for call in overdue.select_related("broadcast", "recipient__organization")[:500]:
+            if held.lost:
+                return counts
             counts["calls"] += call_check(call)
         for call in voice.recording_calls_overdue(now=now)[:100]:
+            if held.lost:
+                return counts
             counts["staff_calls"] += voice.recording_call_check(call=call)
         return counts
 
