@@ -133,17 +133,10 @@ class StandinClient:
         changes = {"latency": latency, "callbacks": callbacks}
         self._post("configure", {k: v for k, v in changes.items() if v is not None})
 
-    def call_as(
-        self,
-        e164: str,
-        *,
-        final_status: str = "completed",
-        answered_by: str | None = None,
-        duration: int = 30,
-    ) -> None:
-        """Calls to `e164` end with this CallStatus (busy, no-answer…), AnsweredBy and length."""
-        body = {"e164": e164, "final_status": final_status, "answered_by": answered_by}
-        self._post("call_as", {**body, "duration": duration})
+    def call_as(self, e164: str, **outcome: Any) -> None:
+        """Calls to `e164` end as TwilioStandin.call_as says (final_status, answered_by,
+        duration); an outcome it refuses is refused here too (HTTP 400)."""
+        self._post("call_as", {"e164": e164, **outcome})
 
     def requests(self) -> list[SimpleNamespace]:
         """Every request received: .method, .path, .monotonic, .form (oldest first)."""
