@@ -294,9 +294,7 @@ def _family_rows(
     the families'): their tables hold every organization's rows, and the database then reads
     this organization's by index instead of scanning all of them (with four other
     organizations of the same size beside it, 244 ms → 122 ms in the database)."""
-    own = Q(phone_numbers__organization=organization)
-    rows = families.annotate(
-        numbers=FilteredRelation("phone_numbers", condition=own),
+    rows = _own_numbers_joined(organization, families).annotate(
         named=FilteredRelation(
             "numbers__guardian", condition=Q(numbers__guardian__organization=organization)
         ),
@@ -326,6 +324,16 @@ def _family_rows(
     )
     _sort_by_name(fetched)
     return fetched
+
+
+def _own_numbers_joined(organization: Organization, families: QuerySet) -> QuerySet:
+    """The families with their numbers as ``numbers``: a family without any comes once, with
+    none; only the organization's own numbers are joined (see ``_family_rows``)."""
+    return families.annotate(
+        numbers=FilteredRelation(
+            "phone_numbers", condition=Q(phone_numbers__organization=organization)
+        )
+    )
 
 
 def _sort_by_name(rows: list[tuple]) -> None:
@@ -484,11 +492,7 @@ def recipients_counted(*, organization: Organization, selection: Selection) -> P
         When(numbers__sms_opt_in=False, then=Value(Reason.NOT_OPTED_IN)),
     ]
     rows = (
-        families.annotate(
-            numbers=FilteredRelation(
-                "phone_numbers", condition=Q(phone_numbers__organization=organization)
-            )
-        )
+        _own_numbers_joined(organization, families)
         .annotate(
             r_name=F("name"),
             r_family=F("pk"),
