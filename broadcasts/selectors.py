@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.expressions import RawSQL
 
 from broadcasts.models import AuditLogEntry, Broadcast, Recipient, SendingNumber
+from broadcasts.sms import segments
 from families.models import Family, Guardian, OptOut, PhoneNumber, Student
 from families.selection import Selection, selection_queryset
 from smsvoice.models import Organization
@@ -451,34 +452,63 @@ def _family_sms_plan(
 
 
 @dataclass
+class CountedGroup:
+    """Recipients of one count: every one's merged text has the same parts, units and length
+    as that of the group's first, whose names the group keeps (a recipient's place in the
+    plan's order is ``at``: only compared)."""
+
+    first: PlannedRecipient  # the group's first recipient in the plan's order, names filled
+    at: str  # as _PLAN_KEY
+    recipients: int
+
+
+@dataclass
 class PlanCounts:
-    """What the preview of a text without merge fields needs of a plan: how many numbers are
-    messaged, how many appearances are left out and why, and the recipients it shows (the
-    first, and the first whose number several owners share), as ``recipients_plan`` would
-    have them."""
+    """What a preview needs of a plan, without the plan: how many numbers are messaged, how
+    many appearances are left out and why; the messaged numbers in groups that count alike
+    (``groups``: each recipient in one, the first of the plan among the groups' firsts); and
+    ``firsts``, the first recipient of each of the first distinct merge names in the plan's
+    order, the shared numbers among them (all of them when ``firsts_complete``)."""
 
     messages: int
     excluded_by_reason: dict[str, int]
-    shown: list[PlannedRecipient]
+    groups: list[CountedGroup]
+    firsts: list[CountedGroup]
+    firsts_complete: bool
 
 
-def recipients_counted(*, organization: Organization, selection: Selection) -> PlanCounts | None:
+# Recipients read in the plan's order for the preview's samples: the samples are the first
+# texts that differ, and names rarely repeat, so a few serve (else: the plan).
+FIRSTS = 40
+
+
+def recipients_counted(
+    *, organization: Organization, selection: Selection, merge_fields: Collection[str] = ()
+) -> PlanCounts | None:
     """``recipients_plan``'s counts for families texted, counted by PostgreSQL in one
-    statement: no row of the 75,000 a school's 50,000 families have comes to Python (fetching
-    and walking them was most of a preview). None where it does not apply (other kinds,
-    other databases): the caller then makes the plan.
+    statement: of the 75,000 rows a school's 50,000 families have, only a few hundred groups
+    come to Python (fetching the rows and walking them was most of a preview). None where it
+    does not apply (other kinds, other databases): the caller then makes the plan.
 
     The same rules as ``_family_sms_plan``, in SQL: each appearance's reason in its order
     (no number, the own number, STOP, not text-capable, not opted in); per number, messaged
-    once if any appearance may be (the others are duplicates); a number no appearance may be
-    messaged at is left out once, for the reason of its first appearance in the plan's order
-    (family name by code point, as Python compares strings: ``COLLATE "C"``, then family,
-    field order and number), and its other appearances are duplicates. The shown recipients
-    are the plan's first and its first with a shared number: the first appearance, in the
-    plan's order, that may be messaged. Tested against the plan on generated directories
-    (tests/broadcasts/test_preview_counted.py)."""
+    once if any appearance may be (the others are duplicates), through its first such
+    appearance in the plan's order (family name by code point, as Python compares strings:
+    ``COLLATE "C"``, then family, field order and number); a number no appearance may be
+    messaged at is left out once, for the reason of its first appearance, and its other
+    appearances are duplicates.
+
+    The messaged numbers come grouped by what their merged texts count (``merge_fields``:
+    names from ``MERGE_FIELDS``, filled as ``_family_sms_plan`` fills them): names made only
+    of ``segments.PLAIN`` characters count as their lengths whatever their letters, so those
+    numbers are grouped by the lengths of their names (a few hundred groups for 50,000
+    families); numbers with other names by the names themselves; a number several families
+    share, whose names are joined from all of theirs (``_merge``), is a group of its own, its
+    names taken from the plan of those families alone. Tested against the plan on generated
+    directories (tests/broadcasts/test_preview_counted.py)."""
     if selection.kind != "families" or connection.vendor != "postgresql":
         return None
+    wanted = frozenset(merge_fields)
     families = selection_queryset(organization=organization, selection=selection)
     own = own_numbers(organization=organization)
     # IN, not EXISTS: PostgreSQL hashes the STOP list once instead of a look-up per row.
@@ -491,8 +521,15 @@ def recipients_counted(*, organization: Organization, selection: Selection) -> P
         When(numbers__text_capable=False, then=Value(Reason.NOT_TEXT_CAPABLE)),
         When(numbers__sms_opt_in=False, then=Value(Reason.NOT_OPTED_IN)),
     ]
+    greet = "first_name" in wanted
+    nothing = Value(None, output_field=CharField())
     rows = (
         _own_numbers_joined(organization, families)
+        .annotate(
+            named=FilteredRelation(
+                "numbers__guardian", condition=Q(numbers__guardian__organization=organization)
+            ),
+        )
         .annotate(
             r_name=F("name"),
             r_family=F("pk"),
@@ -501,24 +538,51 @@ def recipients_counted(*, organization: Organization, selection: Selection) -> P
             r_e164=F("numbers__e164"),
             r_label=F("numbers__field__label"),
             r_reason=Case(*reasons, default=Value(""), output_field=CharField()),
+            r_guardian=F("named__first_name") if greet else nothing,
+            r_students=(
+                RawSQL(_JOINED_STUDENT_NAMES, (), output_field=CharField())  # noqa: S611
+                if "student_first_name" in wanted
+                else nothing
+            ),
         )
-        .values("r_name", "r_family", "r_order", "r_number", "r_e164", "r_label", "r_reason")
+        .values(*_COUNTED_COLUMNS)
         .order_by()
     )
     try:
         sql, params = rows.query.sql_with_params()
+        sole_sql, sole_params = _sole_guardians_query(
+            organization, families
+        ).query.sql_with_params()
     except EmptyResultSet:  # nothing can match (no family ticked): nobody is selected
-        return PlanCounts(messages=0, excluded_by_reason={}, shown=[])
+        return PlanCounts(0, {}, [], [], True)
+    names = [
+        # Who {first_name} greets (``_greeted``): the number's guardian, else the family's only
+        # guardian, else the household.
+        "COALESCE(NULLIF(g.guardian, ''), NULLIF(sole.first, ''), g.name || ' family')"
+        if greet
+        else "''",
+        "g.name" if "family_name" in wanted else "''",
+        "COALESCE(g.students, '')" if "student_first_name" in wanted else "''",
+    ]
+    statement = _COUNTED.format(
+        rows=sql,
+        sole=sole_sql if greet else "SELECT NULL::int, NULL::text WHERE false",
+        key=_PLAN_KEY,
+        first=names[0],
+        family=names[1],
+        students=names[2],
+        firsts=FIRSTS,
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         # The numbers' table of counts (75,000 numbers: some 8 MB) is kept in memory.
-        cursor.execute("SET LOCAL work_mem = '32MB'")
+        cursor.execute("SET LOCAL work_mem = '96MB'")
         # Hash joins, never nested loops, whatever the statistics say: rows just imported
         # are not analyzed yet, and a nested loop over two estimates of "1 row" that are
         # 50,000 each took minutes.
         cursor.execute("SET LOCAL enable_nestloop = off")
-        cursor.execute(_COUNTED.format(rows=sql, order=_PLAN_ORDER), params)
-        no_number, kinds, mixed, first, shared = cursor.fetchone()
-    excluded = Counter({Reason.NO_NUMBER: no_number})
+        cursor.execute(statement, (*params, *(sole_params if greet else ()), segments.PLAIN_TEXT))
+        no_number, kinds, mixed, sizes, grouped, head = cursor.fetchone()
+    excluded = Counter({Reason.NO_NUMBER: no_number or 0})
     messages = 0
     for kind, numbers, appearances in kinds or ():
         excluded[Reason.DUPLICATE] += appearances - numbers  # each number is kept once
@@ -527,48 +591,131 @@ def recipients_counted(*, organization: Organization, selection: Selection) -> P
         elif kind is not None:
             excluded[kind] += numbers
     excluded.update(mixed or {})
-    shown = [
-        PlannedRecipient(
-            e164=e164, owner_label=f"{name} — {label}", family_id=int(fid), shared_by=int(by)
+    groups = [_counted_group(row) for row in grouped or ()]
+    for group, (recipients, _at) in zip(
+        sorted(groups, key=attrgetter("at")), sorted(sizes or (), key=itemgetter(1)), strict=True
+    ):
+        group.recipients = recipients
+    read = [_counted_group(row) for row in head or ()]
+    complete = len(read) < FIRSTS
+    # Of the first recipients read, each name's first: the first names of the whole plan, up
+    # to the last one read (a name first seen later comes after all of these).
+    first_of: dict[tuple, CountedGroup] = {}
+    for group in read:
+        first_of.setdefault(group.first.merge_names, group)
+    shared = [group for group in groups if group.first.shared_by > 1]
+    if shared:  # taken from the plan of the families that share them: names joined
+        numbers = PhoneNumber.objects.for_org(organization)
+        sharing = numbers.filter(e164__in=[group.first.e164 for group in shared])
+        plan = _family_sms_plan(
+            organization, families.filter(pk__in=sharing.values("family_id")), wanted
         )
-        for e164, name, label, fid, by in (row for row in (first, shared) if row is not None)
-    ]
-    if len(shown) == 2 and shown[0].e164 == shown[1].e164:  # the first is shared: one shown
-        del shown[1]
+        planned = {recipient.e164: recipient for recipient in plan.recipients}
+        for group in shared:
+            group.first = planned[group.first.e164]
+    if not complete:  # a shared number later than the last first read may come after others
+        shared = [group for group in shared if group.at < read[-1].at]
+    firsts = sorted([*first_of.values(), *shared], key=attrgetter("at"))
     return PlanCounts(
         messages=messages,
         excluded_by_reason={reason: n for reason, n in excluded.items() if n},
-        shown=shown,
+        groups=sorted(groups, key=attrgetter("at")),
+        firsts=firsts,
+        firsts_complete=complete,
     )
 
 
-# The plan's order, in SQL: names compared by code point as Python compares them.
-_PLAN_ORDER = 'r.r_name COLLATE "C", r.r_family, r.r_order, r.r_number'
-# Per number: its appearances, how many may be messaged, the least and greatest reason; then
-# the counts per kind of number (messaged: '', left out for one reason: that reason, left out
-# for reasons that differ: NULL, counted by its first appearance in ``mixed``); the first
-# appearance that may be messaged, and the first whose number several may be messaged at.
+_COUNTED_COLUMNS = (
+    "r_name",
+    "r_family",
+    "r_order",
+    "r_number",
+    "r_e164",
+    "r_label",
+    "r_reason",
+    "r_guardian",
+    "r_students",
+)
+
+
+def _counted_group(row: list) -> CountedGroup:
+    recipients, at, e164, name, label, fid, by, first, family, students = row
+    planned = PlannedRecipient(
+        e164=e164,
+        owner_label=f"{name} — {label}",
+        family_id=fid,
+        merge_names=(first, family, students),
+        shared_by=by,
+    )
+    return CountedGroup(first=planned, at=at, recipients=recipients)
+
+
+# The plan's order (family name by code point, as Python compares strings, then family,
+# field order and number) as one value that min() takes, in hex: the name's UTF-8 bytes
+# (which order as its code points; none is 0, so the 0 after it puts "West" before "Westa"),
+# then the family, the field's order and the number as big-endian integers (none negative).
+_PLAN_KEY = (
+    "encode(convert_to(r_name, 'UTF8') || '\\x00'::bytea || int8send(r_family::int8) "
+    "|| int4send(r_order::int4) || int8send(r_number::int8), 'hex') COLLATE \"C\""
+)
+# r: every appearance with its reason; d: the numbers that appear more than once;
+# g, per number: its appearances, how many may be messaged, the least and greatest reason; of
+# those that may be messaged the first's place in the plan's order (k, as _PLAN_KEY) and, for
+# a number only one may be messaged at, its values; of the others the first, with its reason
+# (kr, needed only where the reasons differ). A number that appears once is its appearance:
+# only those of d are aggregated (aggregating 75,000 numbers of one appearance each took
+# 0.1 s of a 0.45 s statement);
+# m: the messaged numbers with their names (sole: the families of one guardian, for
+# {first_name}) and whether those are all PLAIN; grouped: the numbers only one appearance may
+# be messaged at, of plain names by their names' lengths, of others by their names, and each
+# shared number alone.
+# Selected: the appearances without a number; the counts per kind of number (messaged: '',
+# left out for one reason: that reason, left out for reasons that differ: NULL, counted by
+# its first appearance in ``mixed``); the groups as their first recipients; the first
+# recipients that are not shared.
 _COUNTED = (
     "WITH r AS MATERIALIZED ({rows}), "
+    "d AS MATERIALIZED (SELECT r_e164 FROM r WHERE r_e164 IS NOT NULL GROUP BY r_e164 "
+    "HAVING count(*) > 1), "
     "g AS MATERIALIZED (SELECT r_e164, count(*) AS n, "
     "count(*) FILTER (WHERE r_reason = '') AS eligible, min(r_reason) AS lo, "
-    "max(r_reason) AS hi FROM r WHERE r_e164 IS NOT NULL GROUP BY r_e164), "
-    "first AS (SELECT r.* FROM r WHERE r.r_reason = '' ORDER BY {order} LIMIT 1), "
-    "shared AS (SELECT r.* FROM r WHERE r.r_reason = '' AND r.r_e164 IN "
-    "(SELECT r_e164 FROM g WHERE eligible > 1) ORDER BY {order} LIMIT 1) "
+    "max(r_reason) AS hi, "
+    "min({key}) FILTER (WHERE r_reason = '') AS k, "
+    "min({key} || ' ' || r_reason) FILTER (WHERE r_reason <> '') AS kr, "
+    "min(r_name) FILTER (WHERE r_reason = '') AS name, "
+    "min(r_label) FILTER (WHERE r_reason = '') AS label, "
+    "min(r_family) FILTER (WHERE r_reason = '') AS family, "
+    "min(r_guardian) FILTER (WHERE r_reason = '') AS guardian, "
+    "min(r_students) FILTER (WHERE r_reason = '') AS students "
+    "FROM r WHERE r_e164 IN (SELECT r_e164 FROM d) GROUP BY r_e164 UNION ALL "
+    "SELECT r_e164, 1, (r_reason = '')::int, r_reason, r_reason, "
+    "CASE WHEN r_reason = '' THEN {key} END, "
+    "NULL, r_name, r_label, r_family, r_guardian, r_students "
+    "FROM r WHERE r_e164 IS NOT NULL AND r_e164 NOT IN (SELECT r_e164 FROM d)), "
+    "sole (family, first) AS MATERIALIZED ({sole}), "
+    "m AS MATERIALIZED (SELECT x.*, (n_first || n_family || n_students) ~ %s AS plain FROM "
+    "(SELECT g.k, g.r_e164, g.name, g.label, g.family, g.eligible, {first} AS n_first, "
+    "{family} AS n_family, {students} AS n_students FROM g "
+    "LEFT JOIN sole ON sole.family = g.family WHERE g.eligible > 0) x), "
+    "grouped AS (SELECT count(*) AS c, min(k) AS k FROM m WHERE eligible = 1 AND NOT plain "
+    "GROUP BY n_first, n_family, n_students UNION ALL "
+    "SELECT count(*), min(k) FROM m WHERE eligible = 1 AND plain "
+    "GROUP BY length(n_first), length(n_family), length(n_students) UNION ALL "
+    "SELECT 1, k FROM m WHERE eligible > 1) "
     "SELECT "
     "(SELECT count(*) FROM r WHERE r_e164 IS NULL), "
     "(SELECT json_agg(json_build_array(kind, numbers, appearances)) FROM "
     "(SELECT CASE WHEN eligible > 0 THEN '' WHEN lo = hi THEN lo END AS kind, "
     "count(*) AS numbers, sum(n) AS appearances FROM g GROUP BY 1) kinds), "
-    "(SELECT json_object_agg(r_reason, c) FROM (SELECT r_reason, count(*) AS c FROM "
-    "(SELECT DISTINCT ON (r.r_e164) r.r_reason FROM r JOIN g ON g.r_e164 = r.r_e164 "
-    "WHERE g.eligible = 0 AND g.lo <> g.hi "
-    "ORDER BY r.r_e164, {order}) firsts GROUP BY r_reason) mixed), "
-    "(SELECT ARRAY[f.r_e164, f.r_name, f.r_label, f.r_family::text, g.eligible::text] "
-    "FROM first f JOIN g ON g.r_e164 = f.r_e164), "
-    "(SELECT ARRAY[s.r_e164, s.r_name, s.r_label, s.r_family::text, g.eligible::text] "
-    "FROM shared s JOIN g ON g.r_e164 = s.r_e164)"
+    "(SELECT json_object_agg(reason, c) FROM (SELECT split_part(kr, ' ', 2) AS reason, "
+    "count(*) AS c FROM g WHERE eligible = 0 AND lo <> hi "
+    "GROUP BY 1) mixed), "
+    "(SELECT json_agg(json_build_array(c, k)) FROM grouped), "
+    "(SELECT json_agg(json_build_array(1, k, r_e164, name, label, family, eligible, n_first, "
+    "n_family, n_students)) FROM m WHERE k IN (SELECT k FROM grouped)), "
+    "(SELECT json_agg(json_build_array(1, k, r_e164, name, label, family, eligible, n_first, "
+    "n_family, n_students) ORDER BY k) FROM (SELECT * FROM m WHERE eligible = 1 "
+    "ORDER BY k LIMIT {firsts}) x)"
 )
 
 
@@ -597,10 +744,15 @@ def _sole_guardians(organization: Organization, families: QuerySet) -> dict[int,
     """The first name of the only guardian of each family that has one guardian and a number
     that names nobody (only those numbers need it). Read from the organization's own rows,
     by index, as in ``_family_rows``."""
+    return dict(_sole_guardians_query(organization, families))
+
+
+def _sole_guardians_query(organization: Organization, families: QuerySet) -> QuerySet:
+    """``_sole_guardians`` as a query of (family id, first name)."""
     unnamed = PhoneNumber.objects.for_org(organization).filter(
         family__in=families.values("pk"), guardian__isnull=True
     )
-    grouped = (
+    return (
         Guardian.objects.for_org(organization)
         .filter(family__in=unnamed.values("family_id"))
         .values("family_id")
@@ -608,7 +760,6 @@ def _sole_guardians(organization: Organization, families: QuerySet) -> dict[int,
         .filter(n=1)
         .values_list("family_id", "first")
     )
-    return dict(grouped)
 
 
 def _active_students(organization: Organization, families: QuerySet) -> dict[int, tuple[str, ...]]:

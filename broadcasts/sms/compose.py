@@ -25,6 +25,8 @@ from broadcasts.recipients import (
     recipients_insert,
 )
 from broadcasts.selectors import (
+    PlanCounts,
+    PlannedRecipient,
     RecipientPlan,
     excluded_rows,
     gc_paused,
@@ -167,10 +169,10 @@ def _draft(
 ) -> _Draft:
     """The text as sent, the plan, every recipient's merged text and the preview of them.
 
-    ``counted`` (the preview alone): a text without merge fields costs every recipient the
-    same, so the preview needs only the plan's counts and the recipients it shows, which
-    PostgreSQL counts for families (``recipients_counted``) without the plan; the draft then
-    has no plan (``plan`` and ``merged`` None)."""
+    ``counted`` (the preview alone): the preview needs only the plan's counts, what each
+    recipient's text costs and the recipients it shows, which PostgreSQL counts for families
+    (``recipients_counted``: recipients in groups whose texts count alike) without the plan;
+    the draft then has no plan (``plan`` and ``merged`` None)."""
     typed = text.strip()
     preview = Preview(credits_available=credits_balance(organization=organization))
     text = _wrapped(organization, typed, omit, preview)
@@ -180,23 +182,13 @@ def _draft(
     preview.problems.extend(_text_problems(organization, text))
     used = segments.merge_fields_used(text)
     counts = None
-    if counted and not used:
-        counts = recipients_counted(organization=organization, selection=selection)
-    if counts is not None:
+    if counted:
+        counts = recipients_counted(
+            organization=organization, selection=selection, merge_fields=used
+        )
+    worst = _from_counts(preview, organization, text, used, counts) if counts else None
+    if worst is not None:
         plan = merged = None
-        worst = segments.count_parts(text)
-        preview.messages, preview.excluded = counts.messages, counts.excluded_by_reason
-        preview.credits_needed = counts.messages * worst.parts
-        preview.samples = [
-            Sample(
-                e164=shown.e164,
-                owner_label=shown.owner_label,
-                text=text,
-                parts=worst.parts,
-                shared_by=shown.shared_by,
-            )
-            for shown in counts.shown
-        ]
     else:
         plan = recipients_plan(organization=organization, selection=selection, merge_fields=used)
         merged = _Merged(text, used, plan, organization)
@@ -229,6 +221,102 @@ def _draft(
     if not preview.messages:
         preview.problems.append(nobody_message(preview.excluded))
     return _Draft(text=text, plan=plan, merged=merged, preview=preview)
+
+
+def _from_counts(
+    preview: Preview, organization: Organization, text: str, used: frozenset, counts: PlanCounts
+) -> segments.Parts | None:
+    """Fill the preview from the counts (``recipients_counted``) as ``_Merged`` and
+    ``_samples`` fill it from the plan, and give the costliest text's Parts: each group of
+    recipients counts as its first does, so the text of each group's first is counted once.
+    None when the samples need more of the plan's order than the counts read (fewer distinct
+    texts than samples among the first names): the caller then makes the plan."""
+    merging = (
+        segments.Merging(text, NAME_FIELDS, {"organization": organization.name}) if used else None
+    )
+
+    def text_of(planned: PlannedRecipient) -> str:
+        return merging.text(planned.merge_names) if merging else text
+
+    plain = segments.count_parts(text)
+    counted: dict[tuple, tuple] = {}
+
+    def count(planned: PlannedRecipient) -> tuple:  # parts, units, length, refused
+        if merging is None:
+            return plain.parts, plain.units, len(text), False
+        found = counted.get(planned.merge_names)
+        if found is None:
+            found = counted[planned.merge_names] = merging.count(planned.merge_names)
+        return found
+
+    credits, most, longest, costliest, longest_one, refused = (
+        0,
+        (-1, -1),
+        (-1, -1),
+        None,
+        None,
+        None,
+    )
+    for group in counts.groups:  # in the plan's order: the first of equals is kept, as there
+        found = count(group.first)
+        credits += found[0] * group.recipients
+        if found[:2] > most:
+            most, costliest = found[:2], group.first
+        if (found[0], found[2]) > longest:
+            longest, longest_one = (found[0], found[2]), group.first
+        if found[3] and refused is None:
+            refused = group.first
+    varies = any(name in used for name in NAME_FIELDS)  # else every text is the same
+    samples = _samples_counted(counts, longest_one, text_of, varies)
+    if samples is None:
+        return None
+    preview.messages, preview.excluded = counts.messages, counts.excluded_by_reason
+    preview.credits_needed = credits
+    preview.samples = [
+        Sample(
+            e164=planned.e164,
+            owner_label=planned.owner_label,
+            text=text_of(planned),
+            parts=count(planned)[0],
+            shared_by=planned.shared_by,
+        )
+        for planned in samples
+    ]
+    if refused is not None:  # as from the plan (_draft)
+        preview.problems.append(
+            refused_characters_message(
+                text_of(refused), what=f"The message to {refused.owner_label}"
+            )
+        )
+    return segments.count_parts(text_of(costliest)) if costliest else plain
+
+
+def _samples_counted(
+    counts: PlanCounts, longest, text_of, varies: bool
+) -> list[PlannedRecipient] | None:
+    """``_samples`` from the counts: the first recipient, the first shared one, the longest,
+    then the first recipients of texts not shown yet (only a distinct name's first recipient
+    can bring one), read from ``counts.firsts``; None when those run out before the samples
+    are complete and more may follow."""
+    if not counts.groups:
+        return []
+    picks = [counts.groups[0].first]  # the groups come in the plan's order of their firsts
+    shared = next((g.first for g in counts.groups if g.first.shared_by > 1), None)
+    picks += [planned for planned in (shared, longest) if planned is not None]
+    picks = list({id(planned): planned for planned in picks}.values())
+    if not varies:  # no names merged: one text for everyone, shown already
+        return picks[:SAMPLES]
+    seen = {text_of(planned) for planned in picks}
+    for group in counts.firsts:
+        if len(picks) >= SAMPLES:
+            break
+        candidate = text_of(group.first)
+        if candidate not in seen:
+            seen.add(candidate)
+            picks.append(group.first)
+    if len(picks) < SAMPLES and not counts.firsts_complete:
+        return None
+    return picks[:SAMPLES]
 
 
 def _wrapped(organization: Organization, typed: str, omit: bool, preview: Preview) -> str:

@@ -22,6 +22,11 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+# One unit in either alphabet, never forcing UCS-2 and never refused: a name made only of
+# these counts as its length whatever its letters (the counted preview groups names by their
+# lengths). As a regular expression that PostgreSQL and Python read alike ("-" last).
+PLAIN = GSM7_BASIC - {"\n", "\r"}
+PLAIN_TEXT = "^[" + "".join(sorted(PLAIN - {"-"})) + "-]*$"
 MAX_PARTS = 10
 
 GSM7 = "GSM-7"
