@@ -186,7 +186,7 @@ def _draft(
         counts = recipients_counted(
             organization=organization, selection=selection, merge_fields=used
         )
-    worst = _from_counts(preview, organization, text, used, counts) if counts else None
+    worst = None if counts is None else _from_counts(preview, organization, text, used, counts)
     if worst is not None:
         plan = merged = None
     else:
